@@ -1,0 +1,46 @@
+"""Compatibility facade: the client API of Planet's `planet_auth_utils`, served by planet-profiles.
+
+The seed's documented client examples run unchanged. This module only translates names and arguments to
+`planet_profiles`; it holds no logic of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import planet_profiles
+from planet_profiles import AuthContext as Auth
+
+__all__ = ["Auth", "PlanetAuthFactory"]
+
+
+class PlanetAuthFactory:
+    """Builds an `Auth` context, as planet-auth's factory of the same name does."""
+
+    @staticmethod
+    def initialize_auth_client_context(
+        auth_profile_opt: Optional[str] = None,
+        save_token_file: bool = True,
+        **_unsupported: Any,
+    ) -> Auth:
+        """Load the selected profile: `auth_profile_opt` > `PL_AUTH_PROFILE` > `~/.planet.json` > built-in."""
+        if _unsupported:
+            raise TypeError(f"unsupported argument(s): {', '.join(sorted(_unsupported))}")
+        return planet_profiles.open_profile(auth_profile_opt, save_token_file=save_token_file)
+
+    @staticmethod
+    def initialize_auth_client_context_from_custom_config(
+        client_config: Mapping[str, Any],
+        profile_name: str,
+        initial_token_data: Optional[Mapping[str, Any]] = None,
+        save_token_file: bool = True,
+        save_profile_config: bool = True,
+    ) -> Auth:
+        """Build a context from an in-memory client config dict."""
+        return planet_profiles.from_config(
+            client_config,
+            profile_name=profile_name,
+            initial_token_data=initial_token_data,
+            save_token_file=save_token_file,
+            save_profile_config=save_profile_config,
+        )

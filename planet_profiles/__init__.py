@@ -1,0 +1,107 @@
+"""planet-profiles: declarative, reviewable, SOPS-encrypted OAuth auth-client profiles.
+
+The pipeline: validate (`validate_file`) → store encrypted (`Sops`) → load (`open_profile`) → authenticate
+requests (`AuthContext.request_authenticator()`). Names are imported lazily, so `import planet_profiles`
+costs almost nothing and pulls in no HTTP, schema or crypto library.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_ERRORS = "planet_profiles._errors"
+_WHERE: dict[str, str] = {
+    "AuthClient": "planet_profiles._clients",
+    "AuthContext": "planet_profiles._context",
+    "AuthError": _ERRORS,
+    "CLIENT_TYPES": "planet_profiles._models",
+    "ConfigError": _ERRORS,
+    "DiscoveryError": _ERRORS,
+    "InvalidGrantError": _ERRORS,
+    "LoginRequiredError": _ERRORS,
+    "OAuthError": _ERRORS,
+    "Problem": _ERRORS,
+    "ProfileError": _ERRORS,
+    "ProfileLocation": "planet_profiles._store",
+    "ProfileNameError": _ERRORS,
+    "ProfileNotFoundError": _ERRORS,
+    "RequestAuthenticator": "planet_profiles._authenticator",
+    "SECRET_KEYS": "planet_profiles._store",
+    "Sops": "planet_profiles._sops",
+    "SopsError": _ERRORS,
+    "SopsFileMissingError": _ERRORS,
+    "SopsMacMismatchError": _ERRORS,
+    "SopsNoKeyError": _ERRORS,
+    "SopsNotEncryptedError": _ERRORS,
+    "SopsNotFoundError": _ERRORS,
+    "SopsTamperedError": _ERRORS,
+    "SopsTimeoutError": _ERRORS,
+    "StorageError": _ERRORS,
+    "Token": "planet_profiles._tokens",
+    "TokenFileError": _ERRORS,
+    "TransportError": _ERRORS,
+    "UnsupportedOperationError": _ERRORS,
+    "find_profile": "planet_profiles._store",
+    "from_config": "planet_profiles._loader",
+    "list_profiles": "planet_profiles._store",
+    "load_config": "planet_profiles._loader",
+    "open_profile": "planet_profiles._loader",
+    "parse_config": "planet_profiles._models",
+    "select_profile": "planet_profiles._store",
+    "validate_document": "planet_profiles._validate",
+    "validate_file": "planet_profiles._validate",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'planet_profiles' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._authenticator import RequestAuthenticator
+    from ._clients import AuthClient
+    from ._context import AuthContext
+    from ._errors import (
+        AuthError,
+        ConfigError,
+        DiscoveryError,
+        InvalidGrantError,
+        LoginRequiredError,
+        OAuthError,
+        Problem,
+        ProfileError,
+        ProfileNameError,
+        ProfileNotFoundError,
+        SopsError,
+        SopsFileMissingError,
+        SopsMacMismatchError,
+        SopsNoKeyError,
+        SopsNotEncryptedError,
+        SopsNotFoundError,
+        SopsTamperedError,
+        SopsTimeoutError,
+        StorageError,
+        TokenFileError,
+        TransportError,
+        UnsupportedOperationError,
+    )
+    from ._loader import from_config, load_config, open_profile
+    from ._models import CLIENT_TYPES, parse_config
+    from ._sops import Sops
+    from ._store import SECRET_KEYS, ProfileLocation, find_profile, list_profiles, select_profile
+    from ._tokens import Token
+    from ._validate import validate_document, validate_file

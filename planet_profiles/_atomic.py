@@ -1,0 +1,86 @@
+"""Storage: atomic, private file writes (SECURITY.md TOK-07).
+
+`atomic_write` never leaves a half-written file behind: the data goes to a temp file in the same
+directory, created with its final mode before any byte is written, is fsync'ed, and then `os.replace`s
+the target in one step. On any failure the temp file is removed and the old target is untouched.
+`ensure_private_dir` creates missing directories as `0700`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+
+from ._errors import StorageError
+
+__all__ = ["atomic_write", "ensure_private_dir"]
+
+_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
+    """Replace `path` with `data` atomically; the new file has exactly `mode` (default `0600`).
+
+    Raises `StorageError` (naming the file, never the data) when the write fails; the previous
+    content of `path`, if any, is then still in place.
+    """
+    target = os.path.abspath(os.fspath(path))
+    directory, name = os.path.split(target)
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    try:
+        fd = os.open(tmp, _FLAGS, mode)
+    except OSError as exc:
+        raise StorageError(f"cannot create a file in {directory}: {exc.strerror}", file=target) from exc
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            if hasattr(os, "fchmod"):
+                os.fchmod(stream.fileno(), mode)  # exact mode whatever the umask, before any data
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StorageError(f"cannot write file: {exc.strerror or exc}", file=target) from exc
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename durable. Skipped where directories cannot be opened or fsync'ed (Windows, some FS)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise StorageError(f"cannot sync directory: {exc.strerror}", file=directory) from exc
+    finally:
+        os.close(fd)
+
+
+def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
+    """Create `path` and its missing parents with mode `0700` (`mkdir -p`); existing ones stay as they are.
+
+    Returns the directory as a `Path`. Raises `StorageError` when it cannot be created.
+    """
+    directory = Path(os.path.abspath(os.fspath(path)))
+    missing = [p for p in (directory, *directory.parents) if not p.is_dir()]
+    for part in reversed(missing):
+        try:
+            part.mkdir(mode=0o700)
+        except FileExistsError:
+            if not part.is_dir():
+                raise StorageError("exists and is not a directory", file=str(part)) from None
+            continue  # created concurrently by someone else: not ours to chmod
+        except OSError as exc:
+            raise StorageError(f"cannot create directory: {exc.strerror}", file=str(part)) from exc
+        part.chmod(0o700)  # mkdir's mode is masked by the umask
+    return directory

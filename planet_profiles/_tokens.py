@@ -1,0 +1,217 @@
+"""Stage "store tokens": the token object and where it is kept.
+
+The file format stays planet-auth compatible: the raw token response of the server (RFC 6749 §5.1) plus
+`_iat` and `_exp`, epoch seconds computed on receipt. Files are written atomically with mode 0600 in a
+0700 directory (SECURITY TOK-07); a token file readable by group or others is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from ._atomic import atomic_write, ensure_private_dir
+from ._errors import TokenFileError
+
+__all__ = ["FileTokenStore", "MemoryTokenStore", "Token", "TokenStore", "fingerprint"]
+
+
+def fingerprint(secret: str) -> str:
+    """A short, non-reversible tag for a secret, safe to show in `repr` and logs."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
+
+
+class Token:
+    """An immutable token response: `access_token`, optional `refresh_token`, `expires_at` (epoch s).
+
+    `repr` shows only fingerprints. `data` is the planet-auth compatible dict (response + `_iat`/`_exp`).
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any], *, file: str | None = None) -> None:
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise TokenFileError(
+                "token data has no `access_token` string",
+                file=file,
+                key="access_token",
+                hint="Delete the token file and log in again",
+            )
+        for key in ("_iat", "_exp", "expires_in"):
+            value = data.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise TokenFileError(
+                    f"`{key}` must be a number",
+                    file=file,
+                    key=key,
+                    hint="Delete the token file and log in again",
+                )
+        refresh = data.get("refresh_token")
+        if refresh is not None and not isinstance(refresh, str):
+            raise TokenFileError(
+                "`refresh_token` must be a string",
+                file=file,
+                key="refresh_token",
+                hint="Delete the token file and log in again",
+            )
+        self._data = dict(data)
+
+    @classmethod
+    def from_response(cls, response: Mapping[str, Any], *, now: float | None = None) -> Token:
+        """Stamp a token-endpoint response with `_iat`/`_exp` (no `_exp` when it has no `expires_in`)."""
+        issued = int(now if now is not None else time.time())
+        data = dict(response)
+        data["_iat"] = issued
+        expires_in = response.get("expires_in")
+        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+            data["_exp"] = issued + int(expires_in)
+        return cls(data)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    @property
+    def access_token(self) -> str:
+        return str(self._data["access_token"])
+
+    @property
+    def refresh_token(self) -> str | None:
+        value = self._data.get("refresh_token")
+        return value if isinstance(value, str) else None
+
+    @property
+    def id_token(self) -> str | None:
+        value = self._data.get("id_token")
+        return value if isinstance(value, str) else None
+
+    @property
+    def scope(self) -> str | None:
+        value = self._data.get("scope")
+        return value if isinstance(value, str) else None
+
+    @property
+    def issued_at(self) -> float | None:
+        value = self._data.get("_iat")
+        return float(value) if value is not None else None
+
+    @property
+    def expires_at(self) -> float | None:
+        value = self._data.get("_exp")
+        return float(value) if value is not None else None
+
+    def with_refresh_token_of(self, previous: Token | None) -> Token:
+        """RFC 6749 §6: a refresh response may omit `refresh_token`; then the previous one stays valid."""
+        if self.refresh_token or previous is None or previous.refresh_token is None:
+            return self
+        return Token({**self._data, "refresh_token": previous.refresh_token})
+
+    def __repr__(self) -> str:
+        parts = [f"access_token={fingerprint(self.access_token)}"]
+        if self.refresh_token:
+            parts.append(f"refresh_token={fingerprint(self.refresh_token)}")
+        if self.expires_at is not None:
+            parts.append(f"expires_at={int(self.expires_at)}")
+        return f"Token({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Token) and other._data == self._data
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class TokenStore(Protocol):
+    """Where a profile's token is kept. `path` is None for memory-only stores."""
+
+    @property
+    def path(self) -> Path | None: ...
+
+    def load(self) -> Token | None: ...
+
+    def save(self, token: Token) -> None: ...
+
+    def delete(self) -> None: ...
+
+
+class MemoryTokenStore:
+    """Keeps the token in memory only (`save_token_file=False`)."""
+
+    def __init__(self, initial: Token | None = None) -> None:
+        self._token = initial
+
+    @property
+    def path(self) -> Path | None:
+        return None
+
+    def load(self) -> Token | None:
+        return self._token
+
+    def save(self, token: Token) -> None:
+        self._token = token
+
+    def delete(self) -> None:
+        self._token = None
+
+    def __repr__(self) -> str:
+        return "MemoryTokenStore()"
+
+
+class FileTokenStore:
+    """A plaintext planet-auth compatible `token.json` (0600 in a 0700 directory, atomic writes)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def load(self) -> Token | None:
+        file = str(self._path)
+        try:
+            fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise TokenFileError(f"cannot read: {exc.strerror}", file=file) from None
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise TokenFileError(
+                    f"token file is readable by others (mode {stat.S_IMODE(mode):04o})",
+                    file=file,
+                    hint=f"Run `chmod 600 {file}`",
+                )
+            raw = handle.read()
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise TokenFileError(
+                "not valid JSON", file=file, hint="Delete the token file and log in again"
+            ) from None
+        if not isinstance(data, dict):
+            raise TokenFileError("must hold a JSON object", file=file, hint="Delete it and log in again")
+        return Token(data, file=file)
+
+    def save(self, token: Token) -> None:
+        ensure_private_dir(self._path.parent)
+        atomic_write(
+            self._path, json.dumps(token.data, indent=2, sort_keys=True).encode() + b"\n", mode=0o600
+        )
+
+    def delete(self) -> None:
+        try:
+            self._path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self._path)!r})"

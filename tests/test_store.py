@@ -1,0 +1,97 @@
+"""Profile store: search path, name rules, selection precedence, user config file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from planet_profiles import ProfileNameError, ProfileNotFoundError, StorageError
+from planet_profiles import _store
+
+
+def _profile(root: Path, name: str, filename: str = "auth_client.json", doc: dict | None = None) -> Path:
+    directory = root / name
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    path.write_text(json.dumps(doc or {"client_type": "none"}))
+    return path
+
+
+@pytest.mark.parametrize("name", ["default", "my-profile", "_my_profile_name_", "team.prod", "a1"])
+def test_valid_names(name: str) -> None:
+    assert _store.check_profile_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "Upper", "-flag", "a b", "a\\b"])
+def test_invalid_names_are_typed_errors(name: str) -> None:
+    with pytest.raises(ProfileNameError) as info:
+        _store.check_profile_name(name, source="PL_AUTH_PROFILE")
+    assert "PL_AUTH_PROFILE" in str(info.value)
+    assert "lower-case" in str(info.value)
+
+
+def test_search_path_order_and_origin(hermetic_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    team = tmp_path / "team" / "profiles"
+    other = tmp_path / "other"
+    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", os.pathsep.join([str(team), "", str(other)]))
+    _profile(team, "shared")
+    _profile(other, "shared", doc={"client_type": "none", "note": "shadowed"})
+    _profile(other, "only-other")
+    found = _store.find_profile("shared")
+    assert found.root == team and found.origin == "PL_AUTH_PROFILE_PATH"
+    # ~/.planet wins over the search path
+    _profile(hermetic_env / ".planet", "shared")
+    assert _store.find_profile("shared").origin == "~/.planet"
+    names = [(p.name, p.root) for p in _store.list_profiles()]
+    assert names == [("only-other", other), ("shared", hermetic_env / ".planet")]
+
+
+def test_sops_file_preferred(hermetic_env: Path) -> None:
+    root = hermetic_env / ".planet"
+    _profile(root, "p")
+    enc = _profile(root, "p", "auth_client.sops.json")
+    found = _store.find_profile("p")
+    assert found.file == enc and found.encrypted
+
+
+def test_missing_profile_names_the_places(hermetic_env: Path) -> None:
+    with pytest.raises(ProfileNotFoundError) as info:
+        _store.find_profile("nope", source="PL_AUTH_PROFILE")
+    message = str(info.value)
+    assert str(hermetic_env / ".planet" / "nope") in message
+    assert "PL_AUTH_PROFILE" in message and "planet-profiles new" in message
+
+
+def test_selection_precedence(hermetic_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _store.select_profile() == _store.Selection("none", "built-in default")
+    (hermetic_env / ".planet.json").write_text(json.dumps({"PL_AUTH_PROFILE": "from-file"}))
+    assert _store.select_profile() == _store.Selection("from-file", "~/.planet.json")
+    monkeypatch.setenv("PL_AUTH_PROFILE", "from-env")
+    assert _store.select_profile() == _store.Selection("from-env", "PL_AUTH_PROFILE")
+    assert _store.select_profile("explicit") == _store.Selection("explicit", "argument")
+
+
+def test_selection_rejects_bad_env_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PL_AUTH_PROFILE", "../../etc")
+    with pytest.raises(ProfileNameError, match="PL_AUTH_PROFILE"):
+        _store.select_profile()
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
+def test_broken_user_config(hermetic_env: Path, content: str) -> None:
+    path = hermetic_env / ".planet.json"
+    path.write_text(content)
+    with pytest.raises(StorageError) as info:
+        _store.select_profile()
+    assert str(path) in str(info.value)
+    assert path.read_text() == content  # nothing on disk changed
+
+
+def test_token_path_is_always_under_home(hermetic_env: Path) -> None:
+    assert _store.token_path("x") == hermetic_env / ".planet" / "x" / "token.json"
+    assert _store.token_path("x", encrypted=True).name == "token.sops.json"
+    with pytest.raises(ProfileNameError):
+        _store.token_path("../x")
