@@ -6,7 +6,8 @@ The seed's documented client examples run unchanged. This module only translates
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import planet_profiles
 from planet_profiles import AuthContext as Auth
@@ -19,7 +20,7 @@ class PlanetAuthFactory:
 
     @staticmethod
     def initialize_auth_client_context(
-        auth_profile_opt: Optional[str] = None,
+        auth_profile_opt: str | None = None,
         save_token_file: bool = True,
         **_unsupported: Any,
     ) -> Auth:
@@ -32,7 +33,7 @@ class PlanetAuthFactory:
     def initialize_auth_client_context_from_custom_config(
         client_config: Mapping[str, Any],
         profile_name: str,
-        initial_token_data: Optional[Mapping[str, Any]] = None,
+        initial_token_data: Mapping[str, Any] | None = None,
         save_token_file: bool = True,
         save_profile_config: bool = True,
     ) -> Auth:

@@ -13,7 +13,8 @@ import asyncio
 import functools
 import time
 import weakref
-from typing import Any, AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
 
 from ._session import TokenManager, refresh_at
 

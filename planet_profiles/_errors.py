@@ -31,8 +31,8 @@ ProfileError                      root: .file, .key, .hint
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 __all__ = [
     "AuthError",

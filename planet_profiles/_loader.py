@@ -70,7 +70,7 @@ def _check_plaintext_secrets(file: Path, data: Mapping[str, Any], mode: int) -> 
             f"plaintext secret `{present[0]}` in a file readable by others (mode {stat.S_IMODE(mode):04o})",
             file=str(file),
             key=present[0],
-            hint=f"Run `chmod 600 {file}`, better: move it to auth_client.sops.json with `planet-profiles encrypt`",
+            hint=f"Run `chmod 600 {file}`; better, encrypt it: `planet-profiles encrypt {file}`",
         )
     log.warning("%s holds plaintext secret(s) %s: encrypt them with `planet-profiles encrypt`", file, present)
 

@@ -12,7 +12,8 @@ import base64
 import json
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from . import _http
@@ -61,7 +62,7 @@ def discover(config: Any, *, file: str | None = None) -> dict[str, Any]:
             f"discovery at {url} answered HTTP {resp.status}",
             file=file,
             key="auth_server",
-            hint="Check `auth_server` in the profile, or set the endpoint keys (e.g. `token_endpoint`) explicitly",
+            hint="Check `auth_server` in the profile, or set the endpoint keys (e.g. `token_endpoint`)",
         )
     try:
         meta = resp.json()
@@ -75,7 +76,7 @@ def discover(config: Any, *, file: str | None = None) -> dict[str, Any]:
             f"discovery at {url} names issuer {issuer!r}, expected {expected!r}",
             file=file,
             key="issuer" if _setting(config, "issuer") else "auth_server",
-            hint="The server is not the configured auth server; fix `auth_server` (or `issuer`) in the profile",
+            hint="That is not the configured auth server; fix `auth_server` (or `issuer`) in the profile",
         )
     with _cache_lock:
         _cache[cache_key] = (now, meta)
@@ -146,7 +147,7 @@ def _error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAut
     hints = {
         "invalid_client": "Check `client_id` and the client secret or key in the profile",
         "invalid_scope": "Check `scopes` in the profile against the scopes the server allows",
-        "unauthorized_client": "The client is not allowed this grant; check `client_type` and the server's client",
+        "unauthorized_client": "The client may not use this grant; check `client_type` against the server",
         "invalid_grant": "Log in again (`planet-profiles login NAME`)",
     }
     cls = InvalidGrantError if error == "invalid_grant" else OAuthError

@@ -57,7 +57,7 @@ _NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
 
 @dataclass(frozen=True)
 class ProfileLocation:
-    """A profile found on disk: its `file`, the search-path `root` it came from and how that root was named."""
+    """A profile found on disk: its `file`, the search-path `root` it came from, and that root's origin."""
 
     name: str
     file: Path
@@ -98,7 +98,7 @@ def check_profile_name(name: object, *, source: str | None = None) -> str:
         raise ProfileNameError(
             f"invalid profile name {shown!r}",
             key=source,
-            hint="Use lower-case letters, digits, '-', '_' and '.', not starting with '.' or '-' (no '/' or '..')",
+            hint="Use lower-case letters, digits, '-', '_', '.', not starting with '.' or '-' (no '/', '..')",
         )
     return name
 

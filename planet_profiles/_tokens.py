@@ -12,8 +12,9 @@ import json
 import os
 import stat
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from ._atomic import atomic_write, ensure_private_dir
 from ._errors import TokenFileError

@@ -7,278 +7,38 @@ Fixtures:
   started with those options, once per session per option set (servers are shared: reset `/_stats` with
   `DevServer.reset_stats()` before counting).
 
-`start_devserver(state_dir, **options)` is the plain context manager behind both, for a test that needs a
-private server (e.g. to stop it). Node ≥ 20.18 must be on PATH; `devserver/node_modules` is installed
-with `npm ci` on first use. Everything the server writes (keys, `clients.json`, its log) goes below
-`tmp_path_factory`, never below `HOME`.
+The launcher itself (`start_devserver`, `DevServer`, `DevClient`) lives in `devserver/launch.py`, shared
+with `make demo`. Everything the server writes goes below `tmp_path_factory`, never below `HOME`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
-import queue
-import shutil
-import subprocess
-import tempfile
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-REPO = Path(__file__).resolve().parent.parent
-DEVSERVER_DIR = REPO / "devserver"
-READY_TIMEOUT = 30.0
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "devserver"))
 
-DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+from launch import (  # noqa: E402
+    DEVICE_CODE_GRANT,
+    DevClient,
+    DevServer,
+    DevServerError,
+    start_devserver,
+)
 
-
-class DevServerError(RuntimeError):
-    """The dev server could not be installed or started; the message carries its stderr."""
-
-
-@dataclass(frozen=True)
-class DevClient:
-    """One of the server's fixed test clients (see devserver/README.md)."""
-
-    client_id: str
-    client_secret: str | None
-    auth_method: str  # token_endpoint_auth_method: none, client_secret_basic/_post, private_key_jwt
-    grant_types: tuple[str, ...]
-    redirect_uris: tuple[str, ...]
-    # private_key_jwt clients: {"rsa": path, "ec": path, "rsaEncrypted": path} (PKCS#8 PEM files)
-    private_key_files: Mapping[str, Path] | None
-
-    @property
-    def is_public(self) -> bool:
-        return self.auth_method == "none"
-
-    def private_key_pem(self, kind: str = "rsa") -> str:
-        """The PEM text of the client's `rsa`, `ec` or `rsaEncrypted` private key."""
-        if not self.private_key_files:
-            raise ValueError(f"{self.client_id} is not a private_key_jwt client")
-        return self.private_key_files[kind].read_text()
-
-
-@dataclass(frozen=True)
-class DevServer:
-    """A running dev server: the OIDC provider and the protected API."""
-
-    issuer: str  # http://127.0.0.1:PORT, also the discovery base
-    api_url: str  # http://127.0.0.1:API_PORT (no trailing slash)
-    audience: str  # `aud` of the API's JWT access tokens and its resource indicator: api_url + "/"
-    opaque_resource: str  # resource indicator that yields opaque (introspectable) API tokens
-    access_ttl: int
-    state_dir: Path
-    log_file: Path  # the server's stderr
-    clients: Mapping[str, DevClient]
-    key_passphrase: str  # of the `rsaEncrypted` key file
-    username: str = "test-user"  # any non-empty login works
-    password: str = "password"  # the only password the password grant accepts (devInteractions accept any)
-    api_key: str = "static-test-key-123"  # static key the API accepts with any scheme
-
-    # oidc-provider's fixed routes (discovery lists the same URLs; a test checks that).
-    @property
-    def discovery_url(self) -> str:
-        return f"{self.issuer}/.well-known/openid-configuration"
-
-    @property
-    def authorization_endpoint(self) -> str:
-        return f"{self.issuer}/auth"
-
-    @property
-    def token_endpoint(self) -> str:
-        return f"{self.issuer}/token"
-
-    @property
-    def device_authorization_endpoint(self) -> str:
-        return f"{self.issuer}/device/auth"
-
-    @property
-    def introspection_endpoint(self) -> str:
-        return f"{self.issuer}/token/introspection"
-
-    @property
-    def revocation_endpoint(self) -> str:
-        return f"{self.issuer}/token/revocation"
-
-    @property
-    def userinfo_endpoint(self) -> str:
-        return f"{self.issuer}/me"
-
-    @property
-    def jwks_uri(self) -> str:
-        return f"{self.issuer}/jwks"
-
-    @property
-    def hello_url(self) -> str:
-        """`GET` it with a credential: 200 `{"ok": true, ...}` or 401 with a `WWW-Authenticate` challenge."""
-        return f"{self.api_url}/api/hello"
-
-    @property
-    def write_url(self) -> str:
-        """Like `hello_url`, but JWTs need the `api.write` scope (else 403 insufficient_scope)."""
-        return f"{self.api_url}/api/write"
-
-    def stats(self) -> dict[str, Any]:
-        """Token endpoint counters: `token_requests`, `by_grant`, `token_errors`, `errors_by_grant`."""
-        return self._api_call("GET", "/_stats")
-
-    def reset_stats(self) -> dict[str, Any]:
-        return self._api_call("POST", "/_stats/reset")
-
-    def add_api_key(self, api_key: str) -> None:
-        """Make the API accept one more static key (e.g. one issued by a test double)."""
-        self._api_call("POST", "/_api_keys", json={"api_key": api_key})
-
-    def _api_call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        with requests.Session() as session:
-            session.trust_env = False  # loopback only: never through a proxy
-            response = session.request(method, f"{self.api_url}{path}", timeout=10, **kwargs)
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        return result
-
-
-def _ensure_node_modules() -> None:
-    """Run `npm ci` in devserver/ unless its node_modules are there (one process at a time, xdist-safe)."""
-    marker = DEVSERVER_DIR / "node_modules" / "oidc-provider" / "package.json"
-    if marker.exists():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise DevServerError("npm is not on PATH: install Node >= 20.18, then `cd devserver && npm ci`")
-    # The lock lives outside node_modules (which `npm ci` deletes first) and outside the repo.
-    with open(Path(tempfile.gettempdir()) / "planet-profiles-devserver-npm-ci.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=DEVSERVER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if result.returncode != 0:
-            raise DevServerError(f"`npm ci` in {DEVSERVER_DIR} failed:\n{result.stdout}\n{result.stderr}")
-
-
-def _read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
-    """Thread target: move the server's stdout lines into `lines` (keeps the pipe drained); None at EOF."""
-    for line in stream:
-        lines.put(line)
-    lines.put(None)
-
-
-def _wait_ready(
-    process: subprocess.Popen[str], lines: queue.Queue[str | None], log_file: Path
-) -> dict[str, Any]:
-    """Wait for the `READY {json}` line; raise DevServerError with the server's stderr otherwise."""
-    try:
-        while True:
-            line = lines.get(timeout=READY_TIMEOUT)
-            if line is None:
-                break
-            if line.startswith("READY "):
-                ready: dict[str, Any] = json.loads(line[len("READY ") :])
-                return ready
-    except queue.Empty:
-        problem = f"no READY line within {READY_TIMEOUT:.0f} s"
-    else:
-        problem = f"exited with status {process.wait()} before it was ready"
-    raise DevServerError(f"devserver {problem}; its stderr:\n{log_file.read_text()}")
-
-
-def _load_server(ready: dict[str, Any], log_file: Path) -> DevServer:
-    state_dir = Path(ready["state_dir"])
-    catalog = json.loads((state_dir / "clients.json").read_text())
-    clients = {
-        client_id: DevClient(
-            client_id=client_id,
-            client_secret=entry["client_secret"],
-            auth_method=entry["token_endpoint_auth_method"],
-            grant_types=tuple(entry["grant_types"]),
-            redirect_uris=tuple(entry["redirect_uris"]),
-            private_key_files=(
-                {kind: Path(file) for kind, file in entry["private_key_files"].items()}
-                if entry["private_key_files"]
-                else None
-            ),
-        )
-        for client_id, entry in catalog["clients"].items()
-    }
-    return DevServer(
-        issuer=ready["issuer"],
-        api_url=ready["api"],
-        audience=ready["audience"],
-        opaque_resource=ready["opaque_resource"],
-        access_ttl=ready["access_ttl"],
-        state_dir=state_dir,
-        log_file=log_file,
-        clients=clients,
-        key_passphrase=catalog["private_key_passphrase"],
-        password=catalog["test_user"]["password"],
-    )
-
-
-@contextlib.contextmanager
-def start_devserver(
-    state_dir: Path,
-    *,
-    access_ttl: int | None = None,
-    refresh_ttl: int | None = None,
-    device_interval: int | None = None,
-    api_keys: tuple[str, ...] = (),
-) -> Iterator[DevServer]:
-    """Start `node devserver/server.mjs` on free loopback ports, yield it when ready, stop it on exit.
-
-    `state_dir` receives the server's keys, `clients.json` and `server.log` (its stderr).
-    """
-    node = shutil.which("node")
-    if node is None:
-        raise DevServerError("node is not on PATH: the dev server needs Node >= 20.18")
-    _ensure_node_modules()
-    state_dir.mkdir(parents=True, exist_ok=True)
-
-    script = DEVSERVER_DIR / "server.mjs"
-    args = [node, str(script), "--port", "0", "--api-port", "0", "--state-dir", str(state_dir)]
-    options = {"--access-ttl": access_ttl, "--refresh-ttl": refresh_ttl, "--device-interval": device_interval}
-    for flag, value in options.items():
-        if value is not None:
-            args += [flag, str(value)]
-    for key in api_keys:
-        args += ["--api-key", key]
-    # Only the command line configures the server: drop outer DEVSERVER_* variables; keep it off HOME.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("DEVSERVER_")}
-    env["HOME"] = str(state_dir)
-
-    log_file = state_dir / "server.log"
-    with open(log_file, "w") as log:
-        process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=DEVSERVER_DIR
-        )
-    assert process.stdout is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
-    reader.start()
-    try:
-        yield _load_server(_wait_ready(process, lines, log_file), log_file)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(timeout=5)
-        process.stdout.close()
+__all__ = [
+    "DEVICE_CODE_GRANT",
+    "DevClient",
+    "DevServer",
+    "DevServerError",
+    "DevServerFactory",
+    "start_devserver",
+]
 
 
 DevServerFactory = Callable[..., DevServer]

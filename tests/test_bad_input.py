@@ -13,8 +13,12 @@ import planet_auth_utils
 import planet_profiles
 from planet_profiles import ConfigError, ProfileError, ProfileNameError, ProfileNotFoundError
 
-GOOD = {"client_type": "oidc_auth_code", "auth_server": "https://login.example.com", "client_id": "abc",
-        "local_redirect_uri": "http://127.0.0.1:8080"}
+GOOD = {
+    "client_type": "oidc_auth_code",
+    "auth_server": "https://login.example.com",
+    "client_id": "abc",
+    "local_redirect_uri": "http://127.0.0.1:8080",
+}
 
 
 def _write(home: Path, name: str, content: str | bytes) -> Path:
@@ -26,7 +30,9 @@ def _write(home: Path, name: str, content: str | bytes) -> Path:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 CASES = {
@@ -87,7 +93,9 @@ def test_profile_names_that_are_paths(name: str, monkeypatch: pytest.MonkeyPatch
     assert list(hermetic_env.rglob("*")) == []
 
 
-def test_pl_auth_profile_naming_a_missing_profile(monkeypatch: pytest.MonkeyPatch, hermetic_env: Path) -> None:
+def test_pl_auth_profile_naming_a_missing_profile(
+    monkeypatch: pytest.MonkeyPatch, hermetic_env: Path
+) -> None:
     monkeypatch.setenv("PL_AUTH_PROFILE", "ghost")
     with pytest.raises(ProfileNotFoundError) as info:
         planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context()
@@ -106,8 +114,17 @@ def test_plaintext_secret_in_world_readable_file_is_refused(hermetic_env: Path) 
 
 
 def test_secrets_never_in_error_messages(hermetic_env: Path) -> None:
-    _write(hermetic_env, "p", json.dumps({"client_type": "oidc_client_credentials_secret",
-                                          "client_secret": ["SUPER-SECRET"], "client_id": 5}))
+    _write(
+        hermetic_env,
+        "p",
+        json.dumps(
+            {
+                "client_type": "oidc_client_credentials_secret",
+                "client_secret": ["SUPER-SECRET"],
+                "client_id": 5,
+            }
+        ),
+    )
     with pytest.raises(ConfigError) as info:
         planet_profiles.open_profile("p")
     rendered = str(info.value) + repr(info.value) + "".join(str(p) for p in info.value.problems)

@@ -30,7 +30,9 @@ from tests.fixtures_keys import AgeKey, make_encrypted_profile
 pytestmark = pytest.mark.integration
 
 
-def cc_config(server: DevServer, client_id: str = "cc-secret", secret: str | None = None) -> dict[str, object]:
+def cc_config(
+    server: DevServer, client_id: str = "cc-secret", secret: str | None = None
+) -> dict[str, object]:
     client = server.clients[client_id]
     return {
         "client_type": "oidc_client_credentials_secret",
@@ -64,8 +66,12 @@ def _files_containing(needle: str, *roots: Path) -> list[Path]:
 
 
 def test_encrypted_client_credentials_profile_end_to_end(
-    devserver: DevServer, team_checkout: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path, hermetic_env: Path,
+    devserver: DevServer,
+    team_checkout: Path,
+    age_key: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    hermetic_env: Path,
 ) -> None:
     secret = devserver.clients["cc-secret"].client_secret
     assert secret
@@ -111,12 +117,18 @@ def test_encrypted_client_credentials_profile_end_to_end(
     # A new process (here: a new context) reuses the saved token: no token request.
     devserver.reset_stats()
     again = planet_profiles.open_profile("svc")
-    assert requests.get(devserver.hello_url, auth=again.request_authenticator(), timeout=10).status_code == 200
+    assert (
+        requests.get(devserver.hello_url, auth=again.request_authenticator(), timeout=10).status_code == 200
+    )
     assert devserver.stats()["token_requests"] == 0
 
 
-def test_regrant_before_expiry(devserver_factory, team_checkout: Path, age_key: AgeKey,  # type: ignore[no-untyped-def]
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_regrant_before_expiry(
+    devserver_factory,
+    team_checkout: Path,
+    age_key: AgeKey,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     server: DevServer = devserver_factory(access_ttl=2)
     make_encrypted_profile(team_checkout / "short", cc_config(server), [age_key.recipient])
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
@@ -133,10 +145,14 @@ def test_regrant_before_expiry(devserver_factory, team_checkout: Path, age_key: 
     assert server.stats()["token_requests"] == 2
 
 
-def test_static_apikey_and_none(devserver: DevServer, team_checkout: Path, age_key: AgeKey,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    make_encrypted_profile(team_checkout / "key", {"client_type": "static_apikey", "api_key": devserver.api_key},
-                           [age_key.recipient])
+def test_static_apikey_and_none(
+    devserver: DevServer, team_checkout: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_encrypted_profile(
+        team_checkout / "key",
+        {"client_type": "static_apikey", "api_key": devserver.api_key},
+        [age_key.recipient],
+    )
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
     ctx = planet_profiles.open_profile("key")
     assert type(ctx.auth_client()).__name__ == "StaticApiKeyAuthClient"
@@ -151,9 +167,14 @@ def test_static_apikey_and_none(devserver: DevServer, team_checkout: Path, age_k
     assert response.status_code == 401 and "authorization" not in response.request.headers
 
 
-def test_sops_failures_are_typed_and_actionable(devserver: DevServer, team_checkout: Path, age_key: AgeKey,
-                                                age_key2: AgeKey, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_sops_failures_are_typed_and_actionable(
+    devserver: DevServer,
+    team_checkout: Path,
+    age_key: AgeKey,
+    age_key2: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     profile = make_encrypted_profile(team_checkout / "svc", cc_config(devserver), [age_key.recipient])
     secret = devserver.clients["cc-secret"].client_secret
     assert secret
@@ -189,11 +210,13 @@ def test_sops_failures_are_typed_and_actionable(devserver: DevServer, team_check
     assert _files_containing(secret, tmp_path) == []
 
 
-def test_wrong_secret_and_server_down(devserver: DevServer, team_checkout: Path, age_key: AgeKey,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_secret_and_server_down(
+    devserver: DevServer, team_checkout: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
-    make_encrypted_profile(team_checkout / "bad", cc_config(devserver, secret="not-the-secret"),
-                           [age_key.recipient])
+    make_encrypted_profile(
+        team_checkout / "bad", cc_config(devserver, secret="not-the-secret"), [age_key.recipient]
+    )
     auth = planet_profiles.open_profile("bad").request_authenticator()
     with pytest.raises(OAuthError) as info:
         requests.get(devserver.hello_url, auth=auth, timeout=10)

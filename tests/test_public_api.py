@@ -35,7 +35,9 @@ def test_every_error_derives_from_one_root() -> None:
 def _modules_after(code: str) -> list[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(out.splitlines()[-1])
 
@@ -50,8 +52,12 @@ def test_import_is_light_per_importtime() -> None:
     """The same check with `python -X importtime`, which lists every module the import pulls in."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import planet_profiles, planet_auth_utils"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line
+    }
     assert "planet_profiles" in imported
     assert not imported & set(HEAVY), imported & set(HEAVY)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from planet_profiles import ProfileNameError, ProfileNotFoundError, StorageError
-from planet_profiles import _store
+from planet_profiles import ProfileNameError, ProfileNotFoundError, StorageError, _store
 
 
 def _profile(root: Path, name: str, filename: str = "auth_client.json", doc: dict | None = None) -> Path:
@@ -25,7 +24,9 @@ def test_valid_names(name: str) -> None:
     assert _store.check_profile_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "Upper", "-flag", "a b", "a\\b"])
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "Upper", "-flag", "a b", "a\\b"]
+)
 def test_invalid_names_are_typed_errors(name: str) -> None:
     with pytest.raises(ProfileNameError) as info:
         _store.check_profile_name(name, source="PL_AUTH_PROFILE")
@@ -33,7 +34,9 @@ def test_invalid_names_are_typed_errors(name: str) -> None:
     assert "lower-case" in str(info.value)
 
 
-def test_search_path_order_and_origin(hermetic_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_search_path_order_and_origin(
+    hermetic_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     team = tmp_path / "team" / "profiles"
     other = tmp_path / "other"
     monkeypatch.setenv("PL_AUTH_PROFILE_PATH", os.pathsep.join([str(team), "", str(other)]))

@@ -12,7 +12,12 @@ import pytest
 from planet_profiles import Token, TokenFileError
 from planet_profiles._tokens import FileTokenStore, MemoryTokenStore
 
-RESPONSE = {"access_token": "at-SECRET-1", "refresh_token": "rt-SECRET-1", "expires_in": 300, "token_type": "Bearer"}
+RESPONSE = {
+    "access_token": "at-SECRET-1",
+    "refresh_token": "rt-SECRET-1",
+    "expires_in": 300,
+    "token_type": "Bearer",
+}
 
 
 def test_from_response_stamps_iat_and_exp() -> None:
@@ -34,7 +39,9 @@ def test_refresh_response_without_refresh_token_keeps_old() -> None:
     old = Token.from_response(RESPONSE, now=0)
     new = Token.from_response({"access_token": "at-2", "expires_in": 60}, now=10).with_refresh_token_of(old)
     assert new.refresh_token == "rt-SECRET-1" and new.access_token == "at-2"
-    rotated = Token.from_response({"access_token": "at-3", "refresh_token": "rt-3"}, now=10).with_refresh_token_of(old)
+    rotated = Token.from_response(
+        {"access_token": "at-3", "refresh_token": "rt-3"}, now=10
+    ).with_refresh_token_of(old)
     assert rotated.refresh_token == "rt-3"
 
 

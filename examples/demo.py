@@ -1,0 +1,126 @@
+"""`make demo`: the planet-profiles pipeline end to end on the embedded default.
+
+1. start the local OIDC server + protected API (devserver/, npm oidc-provider),
+2. generate an age key (pyrage),
+3. write a client-credentials profile into a team-repo checkout, only its secret encrypted by sops,
+4. validate the encrypted file with no key at hand (what pre-commit and CI do),
+5. load it through the seed API `PlanetAuthFactory.initialize_auth_client_context` (decrypted in memory),
+6. call the protected API with requests, httpx and httpx async.
+
+Everything is written below `.demo/` (its own HOME, so your `~/.planet` is never touched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / ".demo"
+sys.path.insert(0, str(REPO / "devserver"))
+
+from launch import start_devserver  # noqa: E402
+
+
+def step(number: int, text: str) -> None:
+    print(f"\n[{number}] {text}", flush=True)
+
+
+def main() -> int:
+    shutil.rmtree(DEMO, ignore_errors=True)
+    DEMO.mkdir()
+    home = DEMO / "home"
+    home.mkdir()
+    os.environ["HOME"] = str(home)  # tokens go to .demo/home/.planet/<name>/token.json
+    for name in [n for n in os.environ if n.startswith(("PL_", "SOPS_"))]:
+        del os.environ[name]
+
+    step(1, "Starting the local OIDC server (oidc-provider) and the protected API")
+    with start_devserver(DEMO / "devserver") as server:
+        print(f"    issuer: {server.issuer}\n    API:    {server.hello_url}")
+        client = server.clients["cc-secret"]
+
+        step(2, "Generating an age key with pyrage")
+        import pyrage
+
+        identity = pyrage.x25519.Identity.generate()
+        key_file = DEMO / "age-key.txt"
+        key_file.write_text(f"# public key: {identity.to_public()}\n{identity}\n")
+        key_file.chmod(0o600)
+        print(f"    key file:  {key_file.relative_to(REPO)}\n    recipient: {identity.to_public()}")
+
+        step(3, "Writing an encrypted client-credentials profile into a team repo checkout")
+        import planet_profiles
+
+        team_repo = DEMO / "team-repo"
+        profiles = team_repo / "profiles"
+        (profiles / "demo-service").mkdir(parents=True)
+        (team_repo / ".sops.yaml").write_text(
+            "creation_rules:\n"
+            "  - path_regex: auth_client\\.sops\\.json$\n"
+            "    encrypted_regex: '^(client_secret|client_privkey|client_privkey_password|password|api_key)$'\n"
+            f"    age: {identity.to_public()}\n"
+        )
+        profile = {
+            "client_type": "oidc_client_credentials_secret",
+            "auth_server": server.issuer,
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "scopes": ["api.read"],
+        }
+        target = profiles / "demo-service" / "auth_client.sops.json"
+        planet_profiles.Sops().encrypt(profile, target)  # from memory; .sops.yaml found from the target dir
+        on_disk = json.loads(target.read_text())
+        print(f"    {target.relative_to(REPO)}")
+        print(f"      client_id:     {on_disk['client_id']}   (clear text, reviewable)")
+        print(f"      client_secret: {on_disk['client_secret'][:40]}...   (sops/age encrypted)")
+
+        step(4, "Validating the encrypted file without any key (as pre-commit / CI do)")
+        problems = planet_profiles.validate_file(target)
+        print(f"    {len(problems)} problem(s)")
+        if problems:
+            for problem in problems:
+                print(f"    {problem}")
+            return 1
+
+        step(5, "Loading it with planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context")
+        os.environ["PL_AUTH_PROFILE_PATH"] = str(profiles)
+        os.environ["SOPS_AGE_KEY_FILE"] = str(key_file)
+        import planet_auth_utils
+
+        auth_ctx = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context(
+            auth_profile_opt="demo-service"
+        )
+        print(f"    profile: {auth_ctx.profile_name()}  from {auth_ctx.location.origin if auth_ctx.location else '?'}")
+        print(f"    client:  {auth_ctx.auth_client().__class__.__name__}")
+        print(f"    ready:   {auth_ctx.request_authenticator_is_ready()}")
+
+        step(6, "Calling the protected API")
+        import httpx
+        import requests
+
+        auth = auth_ctx.request_authenticator()
+        answer = requests.get(server.hello_url, auth=auth, timeout=10)
+        print(f"    requests:    HTTP {answer.status_code} {answer.text.strip()}")
+        with httpx.Client(auth=auth, timeout=10) as http:
+            print(f"    httpx:       HTTP {http.get(server.hello_url).status_code}")
+
+        async def call_async() -> int:
+            async with httpx.AsyncClient(auth=auth, timeout=10) as http:
+                return (await http.get(server.hello_url)).status_code
+
+        print(f"    httpx async: HTTP {asyncio.run(call_async())}")
+        print(f"    token requests made: {server.stats()['token_requests']} (one grant, reused)")
+        print(f"    token saved at: {auth_ctx.token_file_path()}")
+        if answer.status_code != 200 or not answer.json().get("ok"):
+            return 1
+        print("\nDemo finished: the protected API accepted the profile's token.")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
