@@ -46,6 +46,11 @@ class RequestAuthenticator:
         self._header = f"Bearer {token.access_token}"
         self._fresh_until = refresh_at(token)
 
+    def reset(self) -> None:
+        """Forget the cached header: the next request asks the token manager again (after a login)."""
+        if self._manager is not None:
+            self._fresh_until = float("-inf")
+
     def header_value(self) -> str | None:
         """The current `Authorization` value (refreshing the token first if it is due)."""
         if self._clock() >= self._fresh_until:

@@ -1,22 +1,26 @@
 """Stage "resolve the client type": one `AuthClient` class per `client_type`.
 
-An auth client turns a validated profile config into behaviour: how to get a token (a grant), how to
-refresh it, and which `Authorization` header value to send. The class names are planet-auth's, because
-users print `ctx.auth_client().__class__.__name__`.
+An auth client turns a validated profile config into behaviour: how to get a token (a grant or a login),
+how to refresh and revoke it, and which `Authorization` value to send. The class names are planet-auth's,
+because users print `ctx.auth_client().__class__.__name__`. The flows live in their own modules
+(`_flow_authcode`, `_flow_device`, `_flow_password`, `_legacy`, `_validator`) and are imported on first use.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ._errors import LoginRequiredError, UnsupportedOperationError
-from ._oauth import ClientAuth, token_request
+from ._oauth import ClientAuth, endpoint, token_request
 from ._tokens import Token
 
-__all__ = ["AuthClient", "OidcAuthClient", "client_class_for", "make_client"]
+__all__ = ["AuthClient", "OidcAuthClient", "client_class_for", "make_client", "secret_value"]
 
 
-def _secret(config: Any, key: str) -> str | None:
+def secret_value(config: Any, key: str) -> str | None:
+    """The plain value of a secret config key (a pydantic `SecretStr`), or None when unset."""
     value = getattr(config, key, None)
     if value is None:
         return None
@@ -49,6 +53,14 @@ class AuthClient:
         """The `Authorization` value of clients whose credential never changes (None: no header)."""
         return None
 
+    def login(
+        self, *, allow_open_browser: bool = True, allow_tty_prompt: bool = True, **kwargs: Any
+    ) -> Token | None:
+        """Obtain a credential, interactively if the type needs a user (None: the type has no tokens)."""
+        if not self.uses_tokens:
+            return None
+        return self.grant()
+
     def grant(self) -> Token:
         """Obtain a new token without a user (client credentials)."""
         raise LoginRequiredError(
@@ -61,6 +73,19 @@ class AuthClient:
         raise UnsupportedOperationError(
             f"`{self.client_type}` profiles have no tokens to refresh", file=self._file
         )
+
+    def device_login_initiate(self, **kwargs: Any) -> dict[str, Any]:
+        raise UnsupportedOperationError(
+            f"`{self.client_type}` profiles cannot use the device flow",
+            file=self._file,
+            hint="Use an `oidc_device_code*` profile for device logins",
+        )
+
+    def device_login_complete(self, initiated_login_data: Mapping[str, Any]) -> Token:
+        return self.device_login_initiate()  # type: ignore[return-value]  # raises the same error
+
+    def logout(self, token: Token | None) -> None:
+        """Invalidate `token` at the server where the type supports it (local files are the caller's)."""
 
     def __repr__(self) -> str:
         client_id = getattr(self._config, "client_id", None)
@@ -83,46 +108,57 @@ class StaticApiKeyAuthClient(AuthClient):
 
     def static_header(self) -> str | None:
         prefix = getattr(self._config, "bearer_token_prefix", None) or "Bearer"
-        return f"{prefix} {_secret(self._config, 'api_key')}"
+        return f"{prefix} {secret_value(self._config, 'api_key')}"
 
 
 class OidcAuthClient(AuthClient):
-    """Base of the `oidc_*` types: discovery, client authentication, refresh (RFC 6749 §6)."""
+    """Base of the `oidc_*` types: discovery, client authentication, token requests, refresh (RFC 6749 §6)."""
 
     uses_tokens = True
-    client_auth_method: ClassVar[str] = "none"
+    client_auth_method: ClassVar[str] = "none"  # "none" | "client_secret" | "private_key_jwt"
+
+    def endpoint(self, key: str) -> str:
+        """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
+        return endpoint(self._config, key, file=self._file)
 
     def client_auth(self) -> ClientAuth:
-        method = self.client_auth_method
-        if method == "client_secret":
+        """How this client authenticates at the token endpoint (a new JWT assertion per request)."""
+        client_id = str(self._config.client_id)
+        if self.client_auth_method == "client_secret":
             method = getattr(self._config, "client_auth_method", None) or "client_secret_basic"
-        return ClientAuth(str(self._config.client_id), method, _secret(self._config, "client_secret"))
+            return ClientAuth(client_id, method, secret_value(self._config, "client_secret"))
+        if self.client_auth_method == "private_key_jwt":
+            from ._assertion import AssertionSigner
 
-    def _scope_form(self) -> dict[str, str]:
+            return ClientAuth(
+                client_id,
+                "private_key_jwt",
+                signer=AssertionSigner.from_config(self._config, file=self._file),
+            )
+        return ClientAuth(client_id, "none")
+
+    def scope_form(
+        self, scopes: list[str] | None = None, audiences: list[str] | None = None
+    ) -> dict[str, str]:
+        """`scope` and `audience` form fields: the arguments, else the profile's defaults."""
         form: dict[str, str] = {}
-        scopes = getattr(self._config, "scopes", None)
+        scopes = scopes if scopes is not None else getattr(self._config, "scopes", None)
         if scopes:
             form["scope"] = " ".join(scopes)
-        audiences = getattr(self._config, "audiences", None)
+        audiences = audiences if audiences is not None else getattr(self._config, "audiences", None)
         if audiences:
             form["audience"] = " ".join(audiences)  # as planet-auth sends it
         return form
 
+    def token_request(self, form: Mapping[str, str]) -> Token:
+        """POST a grant to the token endpoint with this client's authentication."""
+        return token_request(self._config, form, self.client_auth(), file=self._file)
+
     def refresh(self, token: Token) -> Token:
         if not token.refresh_token:
             return self.grant()
-        form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
-        new = token_request(self._config, form, self.client_auth(), file=self._file)
-        return new.with_refresh_token_of(token)
-
-
-class _PendingFlow(OidcAuthClient):
-    """Client types whose login flow is not built yet: they load and validate, but cannot log in."""
-
-    def grant(self) -> Token:
-        raise UnsupportedOperationError(
-            f"logging in with `{self.client_type}` profiles is not implemented yet", file=self._file
-        )
+        new = self.token_request({"grant_type": "refresh_token", "refresh_token": token.refresh_token})
+        return new.with_refresh_token_of(token)  # RFC 6749 §6: no new refresh token → the old one stays
 
 
 class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
@@ -133,69 +169,43 @@ class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
     unattended = True
 
     def grant(self) -> Token:
-        form = {"grant_type": "client_credentials", **self._scope_form()}
-        return token_request(self._config, form, self.client_auth(), file=self._file)
+        return self.token_request({"grant_type": "client_credentials", **self.scope_form()})
+
+    def refresh(self, token: Token) -> Token:
+        return self.grant()  # §4.4.3: no refresh token; a new grant is the refresh
 
 
-def _pending(name: str, client_type: str, auth: str = "none") -> type[AuthClient]:
-    return type(
-        name,
-        (_PendingFlow,),
-        {"client_type": client_type, "client_auth_method": auth, "__doc__": f"`{client_type}`."},
-    )
+class ClientCredentialsPubKeyAuthClient(ClientCredentialsClientSecretAuthClient):
+    """`oidc_client_credentials_pubkey`: client credentials with private_key_jwt (RFC 7523 §2.2)."""
+
+    client_type = "oidc_client_credentials_pubkey"
+    client_auth_method = "private_key_jwt"
 
 
-AuthCodeAuthClient = _pending("AuthCodeAuthClient", "oidc_auth_code")
-AuthCodeWithClientSecretAuthClient = _pending(
-    "AuthCodeWithClientSecretAuthClient", "oidc_auth_code_secret", "client_secret"
-)
-AuthCodeWithPubKeyAuthClient = _pending(
-    "AuthCodeWithPubKeyAuthClient", "oidc_auth_code_pubkey", "private_key_jwt"
-)
-DeviceCodeAuthClient = _pending("DeviceCodeAuthClient", "oidc_device_code")
-DeviceCodeWithClientSecretAuthClient = _pending(
-    "DeviceCodeWithClientSecretAuthClient", "oidc_device_code_secret", "client_secret"
-)
-DeviceCodeWithPubKeyAuthClient = _pending(
-    "DeviceCodeWithPubKeyAuthClient", "oidc_device_code_pubkey", "private_key_jwt"
-)
-ResourceOwnerAuthClient = _pending("ResourceOwnerAuthClient", "oidc_resource_owner")
-ResourceOwnerWithClientSecretAuthClient = _pending(
-    "ResourceOwnerWithClientSecretAuthClient", "oidc_resource_owner_secret", "client_secret"
-)
-ResourceOwnerWithPubKeyAuthClient = _pending(
-    "ResourceOwnerWithPubKeyAuthClient", "oidc_resource_owner_pubkey", "private_key_jwt"
-)
-ClientCredentialsPubKeyAuthClient = _pending(
-    "ClientCredentialsPubKeyAuthClient", "oidc_client_credentials_pubkey", "private_key_jwt"
-)
-OidcClientValidatorAuthClient = _pending("OidcClientValidatorAuthClient", "oidc_client_validator")
-PlanetLegacyAuthClient = _pending("PlanetLegacyAuthClient", "planet_legacy")
-
-_CLASSES: dict[str, type[AuthClient]] = {
-    cls.client_type: cls
-    for cls in (
-        AuthCodeAuthClient,
-        AuthCodeWithClientSecretAuthClient,
-        AuthCodeWithPubKeyAuthClient,
-        DeviceCodeAuthClient,
-        DeviceCodeWithClientSecretAuthClient,
-        DeviceCodeWithPubKeyAuthClient,
-        ResourceOwnerAuthClient,
-        ResourceOwnerWithClientSecretAuthClient,
-        ResourceOwnerWithPubKeyAuthClient,
-        ClientCredentialsClientSecretAuthClient,
-        ClientCredentialsPubKeyAuthClient,
-        OidcClientValidatorAuthClient,
-        PlanetLegacyAuthClient,
-        StaticApiKeyAuthClient,
-        NoOpAuthClient,
-    )
+# client_type -> (module, class name); flow modules are imported on first use.
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "oidc_auth_code": ("_flow_authcode", "AuthCodeAuthClient"),
+    "oidc_auth_code_secret": ("_flow_authcode", "AuthCodeWithClientSecretAuthClient"),
+    "oidc_auth_code_pubkey": ("_flow_authcode", "AuthCodeWithPubKeyAuthClient"),
+    "oidc_device_code": ("_flow_device", "DeviceCodeAuthClient"),
+    "oidc_device_code_secret": ("_flow_device", "DeviceCodeWithClientSecretAuthClient"),
+    "oidc_device_code_pubkey": ("_flow_device", "DeviceCodeWithPubKeyAuthClient"),
+    "oidc_resource_owner": ("_flow_password", "ResourceOwnerAuthClient"),
+    "oidc_resource_owner_secret": ("_flow_password", "ResourceOwnerWithClientSecretAuthClient"),
+    "oidc_resource_owner_pubkey": ("_flow_password", "ResourceOwnerWithPubKeyAuthClient"),
+    "oidc_client_credentials_secret": ("_clients", "ClientCredentialsClientSecretAuthClient"),
+    "oidc_client_credentials_pubkey": ("_clients", "ClientCredentialsPubKeyAuthClient"),
+    "oidc_client_validator": ("_validator", "OidcClientValidatorAuthClient"),
+    "planet_legacy": ("_legacy", "PlanetLegacyAuthClient"),
+    "static_apikey": ("_clients", "StaticApiKeyAuthClient"),
+    "none": ("_clients", "NoOpAuthClient"),
 }
 
 
 def client_class_for(client_type: str) -> type[AuthClient]:
-    return _CLASSES[client_type]
+    module, name = _REGISTRY[client_type]
+    cls: type[AuthClient] = getattr(importlib.import_module(f"planet_profiles.{module}"), name)
+    return cls
 
 
 def make_client(config: Any, *, file: str | None = None) -> AuthClient:

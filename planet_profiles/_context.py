@@ -10,13 +10,42 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._authenticator import RequestAuthenticator, make_authenticator
+from ._errors import LoginRequiredError
+from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
     from ._clients import AuthClient
     from ._session import TokenManager
     from ._store import ProfileLocation, Selection
 
-__all__ = ["AuthContext"]
+__all__ = ["AuthContext", "Credential"]
+
+
+class Credential:
+    """What `login()` returns: the credential's data (redacted in `repr`) and the file it was saved to."""
+
+    def __init__(self, token: Token | None, path: Path | None) -> None:
+        self._token = token
+        self._path = path
+
+    def path(self) -> Path | None:
+        """The token file (None when kept in memory only, or for types without tokens)."""
+        return self._path
+
+    def data(self) -> dict[str, Any]:
+        """The planet-auth compatible token dict (response + `_iat`/`_exp`); {} without a token."""
+        return self._token.data if self._token else {}
+
+    @property
+    def token(self) -> Token | None:
+        return self._token
+
+    def expiry_time(self) -> int | None:
+        return int(self._token.expires_at) if self._token and self._token.expires_at is not None else None
+
+    def __repr__(self) -> str:
+        shown = fingerprint(self._token.access_token) if self._token else None
+        return f"Credential(access_token={shown}, path={str(self._path) if self._path else None!r})"
 
 
 class AuthContext:
@@ -72,6 +101,70 @@ class AuthContext:
     def request_authenticator_is_ready(self) -> bool:
         """True when requests can be authenticated now or without a user (no network call is made)."""
         return self._manager is None or self._manager.can_renew_silently()
+
+    def login(
+        self, allow_open_browser: bool = False, allow_tty_prompt: bool = False, **kwargs: Any
+    ) -> Credential:
+        """Log in with the profile's flow and keep the new token (saved unless the context is memory-only).
+
+        `allow_open_browser` lets auth-code logins open the system browser (`webbrowser`, honours `BROWSER`);
+        `allow_tty_prompt` lets them print a URL and read the pasted code, and lets device logins print the
+        code to enter. Extra keyword arguments go to the flow (e.g. `requested_scopes`, `username`).
+        """
+        token = self._client.login(
+            allow_open_browser=allow_open_browser, allow_tty_prompt=allow_tty_prompt, **kwargs
+        )
+        return self._keep(token)
+
+    def ensure_request_authenticator_is_ready(
+        self, allow_open_browser: bool = False, allow_tty_prompt: bool = False
+    ) -> None:
+        """Make sure requests can be authenticated: a fresh token, a silent refresh, or else a login.
+
+        Types that obtain credentials without a user are left to do so just in time (no network call here).
+        """
+        if self._manager is None or self._client.unattended:
+            return
+        token = self._manager.cached()
+        if self._manager.is_fresh(token):
+            return
+        if token is not None and token.refresh_token:
+            try:
+                self._manager.token()
+                self._reset_authenticator()
+                return
+            except LoginRequiredError:
+                pass
+        self.login(allow_open_browser=allow_open_browser, allow_tty_prompt=allow_tty_prompt)
+
+    def device_login_initiate(self, **kwargs: Any) -> dict[str, Any]:
+        """Start a device login (RFC 8628 §3.2): the server's answer, to show to the user."""
+        return self._client.device_login_initiate(**kwargs)
+
+    def device_login_complete(self, initiated_login_data: dict[str, Any]) -> Credential:
+        """Poll until the user approved the device login started by `device_login_initiate`."""
+        return self._keep(self._client.device_login_complete(initiated_login_data))
+
+    def logout(self) -> None:
+        """Revoke the tokens at the server (where supported), then delete them locally whatever it said."""
+        try:
+            if self._manager is not None:
+                self._client.logout(self._manager.cached())
+        finally:
+            if self._manager is not None:
+                self._manager.clear()
+            self._reset_authenticator()
+
+    def _keep(self, token: Token | None) -> Credential:
+        if token is None or self._manager is None:
+            return Credential(token, None)
+        self._manager.set(token)
+        self._reset_authenticator()
+        return Credential(token, self._manager.store.path)
+
+    def _reset_authenticator(self) -> None:
+        if self._authenticator is not None:
+            self._authenticator.reset()
 
     def __repr__(self) -> str:
         origin = f", file={str(self._location.file)!r}" if self._location else ""

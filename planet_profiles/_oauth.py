@@ -13,14 +13,22 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from . import _http
 from ._errors import DiscoveryError, InvalidGrantError, OAuthError
 from ._tokens import Token
 
-__all__ = ["ClientAuth", "discover", "endpoint", "normalize_issuer", "token_request"]
+__all__ = [
+    "JWT_BEARER_ASSERTION",
+    "AssertionSource",
+    "ClientAuth",
+    "discover",
+    "endpoint",
+    "normalize_issuer",
+    "token_request",
+]
 
 ENDPOINT_KEYS = (
     "token_endpoint",
@@ -100,30 +108,57 @@ def endpoint(config: Any, key: str, *, file: str | None = None) -> str:
     return value
 
 
+class AssertionSource(Protocol):
+    """Makes private_key_jwt client assertions (see `_assertion.AssertionSigner`)."""
+
+    audience: str | None  # the profile's `jwt_assertion_audience`; None: the endpoint's URL
+
+    def assertion(self, audience: str) -> str: ...
+
+
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
 class ClientAuth:
     """How the client authenticates at the token endpoint (RFC 6749 §2.3).
 
     `none` sends `client_id` in the form; `client_secret_basic` sends HTTP Basic with the form-urlencoded id
-    and secret (§2.3.1); `client_secret_post` sends both in the form. The secret never shows in `repr`.
+    and secret (§2.3.1); `client_secret_post` sends both in the form; `private_key_jwt` sends a new signed
+    assertion per request (RFC 7523 §2.2, SECURITY JWT-01/03). Secrets never show in `repr`.
     """
 
-    def __init__(self, client_id: str, method: str = "none", secret: str | None = None) -> None:
-        if method not in ("none", "client_secret_basic", "client_secret_post"):
+    METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt")
+
+    def __init__(
+        self,
+        client_id: str,
+        method: str = "none",
+        secret: str | None = None,
+        *,
+        signer: AssertionSource | None = None,
+    ) -> None:
+        if method not in self.METHODS:
             raise ValueError(f"unsupported client auth method {method!r}")
+        if method == "private_key_jwt" and signer is None:
+            raise ValueError("private_key_jwt needs a signer")
         self.client_id = client_id
         self.method = method
         self._secret = secret
+        self._signer = signer
 
-    def apply(self, form: dict[str, str], headers: dict[str, str], *, token_endpoint: str) -> None:
-        """Add the client's credentials to an outgoing token-endpoint request."""
-        del token_endpoint  # used by private_key_jwt (audience); kept for one signature
+    def apply(self, form: dict[str, str], headers: dict[str, str], *, endpoint_url: str) -> None:
+        """Add the client's credentials to an outgoing request to `endpoint_url` (token, revocation, …)."""
         if self.method == "client_secret_basic":
             raw = f"{quote(self.client_id, safe='')}:{quote(self._secret or '', safe='')}"
             headers["Authorization"] = "Basic " + base64.b64encode(raw.encode()).decode()
-        else:
-            form["client_id"] = self.client_id
-            if self.method == "client_secret_post":
-                form["client_secret"] = self._secret or ""
+            return
+        form["client_id"] = self.client_id
+        if self.method == "client_secret_post":
+            form["client_secret"] = self._secret or ""
+        elif self.method == "private_key_jwt":
+            assert self._signer is not None
+            form["client_assertion_type"] = JWT_BEARER_ASSERTION
+            form["client_assertion"] = self._signer.assertion(self._signer.audience or endpoint_url)
 
     def __repr__(self) -> str:
         return f"ClientAuth(client_id={self.client_id!r}, method={self.method!r})"
@@ -173,7 +208,7 @@ def token_request(
     url = endpoint(config, "token_endpoint", file=file)
     body = dict(form)
     headers = {"Accept": "application/json"}
-    client_auth.apply(body, headers, token_endpoint=url)
+    client_auth.apply(body, headers, endpoint_url=url)
     resp = _http.request("POST", url, data=body, headers=headers, policy=policy)
     if resp.status != 200:
         raise _error_from(resp, url, file=file)
