@@ -22,7 +22,11 @@ __all__ = ["RequestAuthenticator", "make_authenticator"]
 
 
 class RequestAuthenticator:
-    """Adds `Authorization` to outgoing requests; call it as requests' `auth`, or pass it to httpx."""
+    """Adds `Authorization` to outgoing requests; call it as requests' `auth`, or pass it to httpx.
+
+    A request answered 401 is retried once with a freshly obtained token, if it carried the current one
+    (a token revoked or expired early at the server); the renewal is single-flight like any other.
+    """
 
     requires_request_body = False
     requires_response_body = False
@@ -36,57 +40,110 @@ class RequestAuthenticator:
     ) -> None:
         self._manager = manager
         self._clock = clock
-        self._header = header
-        self._fresh_until = float("inf") if manager is None else float("-inf")
+        # (refresh due at, header value), swapped as one object so readers never see a mixed pair.
+        self._state: tuple[float, str | None] = (float("inf") if manager is None else float("-inf"), header)
         self._async_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
 
-    def _install(self) -> None:
+    def _install(self) -> str | None:
         assert self._manager is not None
         token = self._manager.token()
-        self._header = f"Bearer {token.access_token}"
-        self._fresh_until = refresh_at(token)
+        header = f"Bearer {token.access_token}"
+        self._state = (refresh_at(token), header)
+        return header
+
+    def _current(self) -> str | None:
+        due, header = self._state
+        return self._install() if self._clock() >= due else header
+
+    def _renew_after_401(self, sent: str | None) -> str | None:
+        """After a 401 to a request that carried `sent`: the header to retry with, or None (no retry)."""
+        if self._manager is None or not sent or not sent.startswith("Bearer "):
+            return None
+        token = self._manager.renew_if_current(sent[len("Bearer ") :])
+        header = f"Bearer {token.access_token}"
+        self._state = (refresh_at(token), header)
+        return header if header != sent else None
 
     def reset(self) -> None:
         """Forget the cached header: the next request asks the token manager again (after a login)."""
         if self._manager is not None:
-            self._fresh_until = float("-inf")
+            self._state = (float("-inf"), None)
 
     def header_value(self) -> str | None:
         """The current `Authorization` value (refreshing the token first if it is due)."""
-        if self._clock() >= self._fresh_until:
-            self._install()
-        return self._header
+        return self._current()
 
     # requests: `auth` is any callable taking and returning the PreparedRequest.
     def __call__(self, request: Any) -> Any:
-        if self._clock() >= self._fresh_until:
-            self._install()
-        if self._header is not None:
-            request.headers["Authorization"] = self._header
+        due, header = self._state
+        if self._clock() >= due:
+            header = self._install()
+        if header is not None:
+            request.headers["Authorization"] = header
+            if self._manager is not None:
+                request.register_hook("response", self._requests_on_response)
         return request
+
+    def _requests_on_response(self, response: Any, **send_kwargs: Any) -> Any:
+        if response.status_code != 401:
+            return response
+        request = response.request
+        if request.body is not None and not isinstance(request.body, (bytes, str)):
+            return response  # a streamed body cannot be sent twice
+        header = self._renew_after_401(request.headers.get("Authorization"))
+        if header is None:
+            return response
+        response.content  # noqa: B018  - release the connection before reusing it
+        response.close()
+        retry = request.copy()
+        retry.hooks["response"] = [h for h in retry.hooks["response"] if h != self._requests_on_response]
+        retry.headers["Authorization"] = header
+        answer = response.connection.send(retry, **send_kwargs)
+        answer.history.append(response)
+        answer.request = retry
+        return answer
 
     # httpx, sync client.
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
-        self(request)
-        yield request
+        header = self._current()
+        if header is not None:
+            request.headers["Authorization"] = header
+        response = yield request
+        if response.status_code == 401 and self._manager is not None:
+            retry_header = self._renew_after_401(header)
+            if retry_header is not None:
+                request.headers["Authorization"] = retry_header
+                yield request
 
     # httpx, async client: never block the event loop on a refresh.
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
-        if self._clock() >= self._fresh_until:
-            loop = asyncio.get_running_loop()
-            lock = self._async_locks.get(loop)
-            if lock is None:
-                lock = self._async_locks.setdefault(loop, asyncio.Lock())
-            async with lock:
-                if self._clock() >= self._fresh_until:
-                    await asyncio.to_thread(self._install)
-        if self._header is not None:
-            request.headers["Authorization"] = self._header
-        yield request
+        due, header = self._state
+        if self._clock() >= due:
+            async with self._async_lock():
+                due, header = self._state
+                if self._clock() >= due:
+                    header = await asyncio.to_thread(self._install)
+        if header is not None:
+            request.headers["Authorization"] = header
+        response = yield request
+        if response.status_code == 401 and self._manager is not None:
+            async with self._async_lock():
+                retry_header = await asyncio.to_thread(self._renew_after_401, header)
+            if retry_header is not None:
+                request.headers["Authorization"] = retry_header
+                yield request
+
+    def _async_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._async_locks.get(loop)
+        if lock is None:
+            lock = self._async_locks.setdefault(loop, asyncio.Lock())
+        return lock
 
     def __repr__(self) -> str:
-        source = repr(self._manager.client) if self._manager else ("static" if self._header else "none")
-        return f"RequestAuthenticator({source})"
+        if self._manager is not None:
+            return f"RequestAuthenticator({self._manager.client!r})"
+        return f"RequestAuthenticator({'static' if self._state[1] else 'none'})"
 
 
 @functools.lru_cache(maxsize=1)

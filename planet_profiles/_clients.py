@@ -12,8 +12,9 @@ import importlib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ._errors import LoginRequiredError, UnsupportedOperationError
-from ._oauth import ClientAuth, endpoint, token_request
+from . import _http
+from ._errors import LoginRequiredError, OAuthError, UnsupportedOperationError
+from ._oauth import ClientAuth, endpoint, error_from, token_request
 from ._tokens import Token
 
 __all__ = ["AuthClient", "OidcAuthClient", "client_class_for", "make_client", "secret_value"]
@@ -26,6 +27,16 @@ def secret_value(config: Any, key: str) -> str | None:
         return None
     getter = getattr(value, "get_secret_value", None)
     return str(getter() if getter else value)
+
+
+def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise OAuthError(f"{url} did not answer with a JSON object", status_code=resp.status, file=file)
+    return body
 
 
 class AuthClient:
@@ -153,6 +164,47 @@ class OidcAuthClient(AuthClient):
     def token_request(self, form: Mapping[str, str]) -> Token:
         """POST a grant to the token endpoint with this client's authentication."""
         return token_request(self._config, form, self.client_auth(), file=self._file)
+
+    def _endpoint_post(self, key: str, form: dict[str, str]) -> _http.HttpResponse:
+        url = self.endpoint(key)
+        headers = {"Accept": "application/json"}
+        self.client_auth().apply(form, headers, endpoint_url=url)
+        return _http.request("POST", url, data=form, headers=headers)
+
+    def revoke(self, value: str, token_type_hint: str) -> None:
+        """RFC 7009 §2.1: revoke a token. The server answers 200 for unknown tokens too (§2.2)."""
+        resp = self._endpoint_post(
+            "revocation_endpoint", {"token": value, "token_type_hint": token_type_hint}
+        )
+        if resp.status != 200:
+            raise error_from(resp, self.endpoint("revocation_endpoint"), file=self._file)
+
+    def logout(self, token: Token | None) -> None:
+        """Revoke the refresh token first (it can mint new access tokens), then the access token."""
+        if token is None:
+            return
+        if token.refresh_token:
+            self.revoke(token.refresh_token, "refresh_token")
+        self.revoke(token.access_token, "access_token")
+
+    def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, Any]:  # noqa: S107
+        """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""
+        url = self.endpoint("introspection_endpoint")
+        resp = self._endpoint_post(
+            "introspection_endpoint", {"token": value, "token_type_hint": token_type_hint}
+        )
+        if resp.status != 200:
+            raise error_from(resp, url, file=self._file)
+        body = _json_object(resp, url, file=self._file)
+        return body if body.get("active") is True else {"active": False}
+
+    def userinfo(self, token: Token) -> dict[str, Any]:
+        """OIDC Core §5.3: the user's claims, with the access token as Bearer (never in the URL)."""
+        url = self.endpoint("userinfo_endpoint")
+        resp = _http.request("GET", url, headers={"Authorization": f"Bearer {token.access_token}"})
+        if resp.status != 200:
+            raise error_from(resp, url, file=self._file)
+        return _json_object(resp, url, file=self._file)
 
     def refresh(self, token: Token) -> Token:
         if not token.refresh_token:

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._authenticator import RequestAuthenticator, make_authenticator
-from ._errors import LoginRequiredError
+from ._errors import LoginRequiredError, UnsupportedOperationError
 from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
-    from ._clients import AuthClient
+    from ._clients import AuthClient, OidcAuthClient
     from ._session import TokenManager
     from ._store import ProfileLocation, Selection
 
@@ -154,6 +154,47 @@ class AuthContext:
             if self._manager is not None:
                 self._manager.clear()
             self._reset_authenticator()
+
+    def _oidc(self) -> OidcAuthClient:
+        from ._clients import OidcAuthClient
+
+        if not isinstance(self._client, OidcAuthClient) or self._manager is None:
+            raise UnsupportedOperationError(
+                f"`{self._client.client_type}` profiles do not talk to an OIDC server", file=self._client.file
+            )
+        return self._client
+
+    def discovery(self) -> dict[str, Any]:
+        """The auth server's OIDC metadata (RFC 8414 / OIDC Discovery), checked against the issuer."""
+        from ._oauth import discover
+
+        client = self._oidc()
+        return dict(discover(client.config, file=client.file))
+
+    def scopes_supported(self) -> list[str]:
+        """The scopes the server advertises (`scopes_supported`), for scripts and the CLI."""
+        scopes = self.discovery().get("scopes_supported")
+        return [str(s) for s in scopes] if isinstance(scopes, list) else []
+
+    def userinfo(self) -> dict[str, Any]:
+        """The logged-in user's claims (OIDC Core §5.3), refreshing the access token first if due."""
+        client = self._oidc()
+        assert self._manager is not None
+        return client.userinfo(self._manager.token())
+
+    def introspect(self, which: str = "access_token") -> dict[str, Any]:
+        """RFC 7662 introspection of the current `access_token` or `refresh_token`."""
+        client = self._oidc()
+        assert self._manager is not None
+        token = self._manager.cached()
+        value = getattr(token, which, None) if token else None
+        if not value:
+            raise LoginRequiredError(
+                f"there is no {which} to introspect",
+                file=client.file,
+                hint="Log in first: `planet-profiles login NAME`",
+            )
+        return client.introspect(value, which)
 
     def _keep(self, token: Token | None) -> Credential:
         if token is None or self._manager is None:

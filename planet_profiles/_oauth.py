@@ -24,6 +24,7 @@ __all__ = [
     "JWT_BEARER_ASSERTION",
     "AssertionSource",
     "ClientAuth",
+    "error_from",
     "discover",
     "endpoint",
     "normalize_issuer",
@@ -164,21 +165,19 @@ class ClientAuth:
         return f"ClientAuth(client_id={self.client_id!r}, method={self.method!r})"
 
 
-def _error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAuthError:
+def error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAuthError:
+    """The typed error for an OAuth endpoint's error answer (RFC 6749 §5.2 `error`, `error_description`)."""
     try:
         body = resp.json()
     except (ValueError, UnicodeDecodeError):
         body = None
-    host = urlsplit(url).netloc
+    where = urlsplit(url)
+    place = f"{where.netloc}{where.path}"
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
-        return OAuthError(
-            f"token endpoint {host} answered HTTP {resp.status}", status_code=resp.status, file=file
-        )
+        return OAuthError(f"{place} answered HTTP {resp.status}", status_code=resp.status, file=file)
     error = body["error"]
     description = body.get("error_description") if isinstance(body.get("error_description"), str) else None
-    message = f"token endpoint {host} refused the request: {error}" + (
-        f" ({description})" if description else ""
-    )
+    message = f"{place} refused the request: {error}" + (f" ({description})" if description else "")
     hints = {
         "invalid_client": "Check `client_id` and the client secret or key in the profile",
         "invalid_scope": "Check `scopes` in the profile against the scopes the server allows",
@@ -211,7 +210,7 @@ def token_request(
     client_auth.apply(body, headers, endpoint_url=url)
     resp = _http.request("POST", url, data=body, headers=headers, policy=policy)
     if resp.status != 200:
-        raise _error_from(resp, url, file=file)
+        raise error_from(resp, url, file=file)
     try:
         payload = json.loads(resp.body)
     except (ValueError, UnicodeDecodeError):

@@ -81,6 +81,17 @@ class TokenManager:
             self._token = new
             return new
 
+    def renew_if_current(self, access_token: str) -> Token:
+        """The server refused `access_token` (HTTP 401): renew unless another caller already did."""
+        with self._lock:
+            current = self._token
+            if current is None or current.access_token == access_token:
+                new = self._renew(current)
+                self.store.save(new)
+                self._token = new
+            assert self._token is not None
+            return self._token
+
     def set(self, token: Token) -> None:
         """Install a token obtained elsewhere (login, `initial_token_data`) and persist it."""
         with self._lock:

@@ -1,0 +1,92 @@
+"""The request authenticator: one object for requests, httpx and httpx async; a 401 is retried once with a
+fresh token; the bearer goes only in the `Authorization` header."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import requests
+
+import planet_profiles
+from tests.fixtures_devserver import DevServer
+
+pytestmark = pytest.mark.integration
+
+
+def _context_with_dead_token(server: DevServer) -> planet_profiles.AuthContext:
+    """A token the server refuses although it has not expired yet (revoked, rotated keys, ...)."""
+    client = server.clients["cc-secret"]
+    config = {
+        "client_type": "oidc_client_credentials_secret",
+        "auth_server": server.issuer,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "scopes": ["api.read"],
+    }
+    dead = {
+        "access_token": "not-a-valid-token",
+        "expires_in": 3600,
+        "_iat": int(time.time()),
+        "_exp": int(time.time()) + 3600,
+        "token_type": "Bearer",
+    }
+    return planet_profiles.from_config(
+        config, profile_name="dead", initial_token_data=dead, save_token_file=False
+    )
+
+
+def test_requests_retries_a_401_once_with_a_fresh_token(devserver: DevServer) -> None:
+    ctx = _context_with_dead_token(devserver)
+    devserver.reset_stats()
+    with requests.Session() as session:
+        first = session.get(devserver.hello_url, auth=ctx.request_authenticator(), timeout=10)
+        assert first.status_code == 200
+        assert [r.status_code for r in first.history] == [401]
+        assert first.request.headers["Authorization"] != "Bearer not-a-valid-token"
+        second = session.get(devserver.hello_url, auth=ctx.request_authenticator(), timeout=10)
+    assert second.status_code == 200 and second.history == []
+    assert devserver.stats()["token_requests"] == 1
+
+
+def test_httpx_sync_and_async_retry_a_401_once(devserver: DevServer) -> None:
+    ctx = _context_with_dead_token(devserver)
+    devserver.reset_stats()
+    with httpx.Client(auth=ctx.request_authenticator(), timeout=10) as client:
+        response = client.get(devserver.hello_url)
+    assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
+    assert devserver.stats()["token_requests"] == 1
+
+    ctx = _context_with_dead_token(devserver)
+    devserver.reset_stats()
+
+    async def many() -> list[int]:
+        async with httpx.AsyncClient(auth=ctx.request_authenticator(), timeout=10) as client:
+            return [
+                r.status_code
+                for r in await asyncio.gather(*(client.get(devserver.hello_url) for _ in range(20)))
+            ]
+
+    assert asyncio.run(many()) == [200] * 20
+    assert devserver.stats()["token_requests"] == 1  # twenty 401s, one renewal
+
+
+def test_a_second_401_is_returned_not_retried_forever(devserver: DevServer) -> None:
+    """The write endpoint refuses read-only tokens (403) and a bad static key stays 401: no loop."""
+    ctx = planet_profiles.from_config(
+        {"client_type": "static_apikey", "api_key": "wrong-key"}, profile_name="k", save_token_file=False
+    )
+    response = requests.get(devserver.hello_url, auth=ctx.request_authenticator(), timeout=10)
+    assert response.status_code == 401 and response.history == []
+
+
+def test_bearer_only_in_the_authorization_header(devserver: DevServer) -> None:
+    ctx = _context_with_dead_token(devserver)
+    response = requests.get(devserver.hello_url, auth=ctx.request_authenticator(), timeout=10)
+    token = response.request.headers["Authorization"].split(" ", 1)[1]
+    assert token not in (response.request.url or "")
+    assert response.request.body is None
+    assert "not-a-valid-token" not in repr(ctx.request_authenticator())
+    assert token not in repr(ctx) + repr(ctx.token_manager) + repr(ctx.token_manager.cached())  # type: ignore[union-attr]
