@@ -21,13 +21,24 @@ class PlanetAuthFactory:
     @staticmethod
     def initialize_auth_client_context(
         auth_profile_opt: str | None = None,
+        auth_client_id_opt: str | None = None,
+        auth_client_secret_opt: str | None = None,
+        auth_api_key_opt: str | None = None,
         save_token_file: bool = True,
-        **_unsupported: Any,
+        use_env: bool = True,
+        use_configfile: bool = True,
     ) -> Auth:
-        """Load the selected profile: `auth_profile_opt` > `PL_AUTH_PROFILE` > `~/.planet.json` > built-in."""
-        if _unsupported:
-            raise TypeError(f"unsupported argument(s): {', '.join(sorted(_unsupported))}")
-        return planet_profiles.open_profile(auth_profile_opt, save_token_file=save_token_file)
+        """Load the credentials the user selected, in the precedence of `planet_profiles.explain_selection()`:
+        arguments > `PL_AUTH_PROFILE` > `PL_AUTH_CLIENT_ID`/`_SECRET` > `PL_API_KEY` > built-in default."""
+        return planet_profiles.open_profile(
+            auth_profile_opt,
+            client_id=auth_client_id_opt,
+            client_secret=auth_client_secret_opt,
+            api_key=auth_api_key_opt,
+            save_token_file=save_token_file,
+            use_env=use_env,
+            use_configfile=use_configfile,
+        )
 
     @staticmethod
     def initialize_auth_client_context_from_custom_config(

@@ -50,7 +50,8 @@ _WHERE: dict[str, str] = {
     "load_config": "planet_profiles._loader",
     "open_profile": "planet_profiles._loader",
     "parse_config": "planet_profiles._models",
-    "select_profile": "planet_profiles._store",
+    "explain_selection": "planet_profiles._sources",
+    "resolve_source": "planet_profiles._sources",
     "validate_document": "planet_profiles._validate",
     "validate_file": "planet_profiles._validate",
 }
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._loader import from_config, load_config, open_profile
     from ._models import CLIENT_TYPES, parse_config
     from ._sops import Sops
-    from ._store import SECRET_KEYS, ProfileLocation, find_profile, list_profiles, select_profile
+    from ._sources import explain_selection, resolve_source
+    from ._store import SECRET_KEYS, ProfileLocation, find_profile, list_profiles
     from ._tokens import Token
     from ._validate import validate_document, validate_file

@@ -16,7 +16,8 @@ from ._tokens import Token, fingerprint
 if TYPE_CHECKING:
     from ._clients import AuthClient, OidcAuthClient
     from ._session import TokenManager
-    from ._store import ProfileLocation, Selection
+    from ._sources import Source
+    from ._store import ProfileLocation
 
 __all__ = ["AuthContext", "Credential"]
 
@@ -58,13 +59,13 @@ class AuthContext:
         manager: TokenManager | None,
         profile_name: str | None,
         location: ProfileLocation | None = None,
-        selection: Selection | None = None,
+        source: Source | None = None,
     ) -> None:
         self._client = client
         self._manager = manager
         self._profile_name = profile_name
         self._location = location
-        self._selection = selection
+        self._source = source
         self._authenticator: RequestAuthenticator | None = None
 
     def profile_name(self) -> str | None:
@@ -79,9 +80,10 @@ class AuthContext:
         return self._location
 
     @property
-    def selection(self) -> Selection | None:
-        """Which source selected this profile (argument, `PL_AUTH_PROFILE`, `~/.planet.json`, default)."""
-        return self._selection
+    def source(self) -> Source | None:
+        """Which source selected these credentials (argument, `PL_AUTH_PROFILE`, `~/.planet.json`, built-in
+        default, …); see `planet_profiles.explain_selection()`."""
+        return self._source
 
     @property
     def token_manager(self) -> TokenManager | None:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from . import _http
 from ._clients import OidcAuthClient
 from ._errors import AuthError, LoginRequiredError, OAuthError
-from ._oauth import _error_from
+from ._oauth import error_from
 from ._tokens import Token, fingerprint
 
 __all__ = [
@@ -38,12 +38,14 @@ __all__ = [
     "DeviceCodeWithClientSecretAuthClient",
     "DeviceCodeWithPubKeyAuthClient",
     "render_qr",
+    "show_device_prompt",
 ]
 
 log = logging.getLogger("planet_profiles.device")
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0  # RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
+MIN_INTERVAL = 1.0  # a server's `interval: 0` would make the client hammer it
 SLOW_DOWN_STEP = 5.0  # RFC 8628 §3.5: slow_down → "the interval MUST be increased by 5 seconds"
 _MAX_PENDING = 32  # initiation times kept per client (device logins started but not completed)
 
@@ -58,6 +60,25 @@ def _number(value: Any) -> float | None:
 
 def _nonempty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
+
+
+def _malformed_member(data: Any, required: tuple[str, ...]) -> str | None:
+    """The first missing or malformed member of a §3.2 answer ("" when it is no object), or None."""
+    if not isinstance(data, Mapping):
+        return ""
+    for member in required:
+        if not _nonempty_str(data.get(member)):
+            return member
+    expires_in = _number(data.get("expires_in"))
+    if expires_in is None or expires_in <= 0:
+        return "expires_in"
+    interval = data.get("interval")  # optional; 5 s when absent
+    if interval is not None and (_number(interval) is None or interval < 0):
+        return "interval"
+    complete = data.get("verification_uri_complete")  # optional
+    if complete is not None and not _nonempty_str(complete):
+        return "verification_uri_complete"
+    return None
 
 
 class _DeviceCodeFlow(OidcAuthClient):
@@ -98,7 +119,7 @@ class _DeviceCodeFlow(OidcAuthClient):
         started = self._clock()
         resp = _http.request("POST", url, data=form, headers=headers)
         if resp.status != 200:
-            raise _error_from(resp, url, file=self.file)
+            raise error_from(resp, url, file=self.file)
         try:
             answer = resp.json()
         except (ValueError, UnicodeDecodeError):
@@ -112,41 +133,17 @@ class _DeviceCodeFlow(OidcAuthClient):
         return answer
 
     def _check_authorization_response(self, answer: Any, url: str) -> None:
+        member = _malformed_member(answer, ("device_code", "user_code", "verification_uri"))
+        if member is None:
+            return
         host = urlsplit(url).netloc
-        if not isinstance(answer, dict):
-            raise OAuthError(
-                f"device authorization endpoint {host} did not return a JSON object",
-                file=self.file,
-                key="device_authorization_endpoint",
-            )
-        for member in ("device_code", "user_code", "verification_uri"):
-            if not _nonempty_str(answer.get(member)):
-                raise OAuthError(
-                    f"device authorization endpoint {host} returned no `{member}` string (RFC 8628 §3.2)",
-                    file=self.file,
-                    key="device_authorization_endpoint",
-                    hint="Check `device_authorization_endpoint` (or `auth_server`) in the profile",
-                )
-        expires_in = _number(answer.get("expires_in"))
-        if expires_in is None or expires_in <= 0:
-            raise OAuthError(
-                f"device authorization endpoint {host} returned no positive `expires_in` (RFC 8628 §3.2)",
-                file=self.file,
-                key="device_authorization_endpoint",
-            )
-        if "interval" in answer and (_number(answer["interval"]) is None or answer["interval"] < 0):
-            raise OAuthError(
-                f"device authorization endpoint {host} returned an invalid `interval`",
-                file=self.file,
-                key="device_authorization_endpoint",
-            )
-        complete = answer.get("verification_uri_complete")
-        if complete is not None and not _nonempty_str(complete):
-            raise OAuthError(
-                f"device authorization endpoint {host} returned an invalid `verification_uri_complete`",
-                file=self.file,
-                key="device_authorization_endpoint",
-            )
+        raise OAuthError(
+            f"device authorization endpoint {host} returned "
+            + (f"no valid `{member}` (RFC 8628 §3.2)" if member else "no JSON object"),
+            file=self.file,
+            key="device_authorization_endpoint",
+            hint="Check `device_authorization_endpoint` (or `auth_server`) in the profile",
+        )
 
     # --- §3.4 / §3.5: polling the token endpoint ------------------------------------------------------
 
@@ -167,9 +164,10 @@ class _DeviceCodeFlow(OidcAuthClient):
         polls = 0
         try:
             while True:
-                wait = max(0.0, last_request + interval - self._clock())
-                if self._clock() + wait >= deadline:
-                    raise self._expired(f"the device login expired after {expires_in:.0f} s", locally=True)
+                now = self._clock()
+                wait = max(0.0, last_request + interval - now)
+                if now + wait >= deadline:
+                    raise self._expired(f"the device login expired after {expires_in:.0f} s without approval")
                 if wait:
                     self._sleep(wait)
                 last_request = self._clock()
@@ -193,7 +191,7 @@ class _DeviceCodeFlow(OidcAuthClient):
                             hint=_RESTART_HINT + " and approve it",
                         ) from None
                     if err.error == "expired_token":
-                        raise self._expired("the device code expired at the server", err=err) from None
+                        raise self._expired("the device code expired at the server", err) from None
                     raise
                 log.debug("device login approved after %d poll(s)", polls)
                 return token
@@ -202,30 +200,27 @@ class _DeviceCodeFlow(OidcAuthClient):
                 self._initiated.pop(key, None)
 
     def _parse_initiated(self, data: Mapping[str, Any]) -> tuple[str, float, float]:
-        hint = "Pass the dict returned by `device_login_initiate()` unchanged"
-        if not isinstance(data, Mapping):
-            raise AuthError("`initiated_login_data` must be the dict of `device_login_initiate()`", hint=hint)
-        device_code = data.get("device_code")
-        if not _nonempty_str(device_code):
-            raise AuthError("`initiated_login_data` has no `device_code`", key="device_code", hint=hint)
-        expires_in = _number(data.get("expires_in"))
-        if expires_in is None or expires_in <= 0:
-            raise AuthError("`initiated_login_data` has no positive `expires_in`", key="expires_in", hint=hint)
+        member = _malformed_member(data, ("device_code",))
+        if member is not None:
+            raise AuthError(
+                f"`initiated_login_data` has no valid `{member}`"
+                if member
+                else "`initiated_login_data` must be a dict",
+                key=member or None,
+                hint="Pass the dict returned by `device_login_initiate()` unchanged",
+            )
         interval = _number(data.get("interval"))
-        if data.get("interval") is not None and (interval is None or interval < 0):
-            raise AuthError("`interval` of `initiated_login_data` is not a number", key="interval", hint=hint)
-        return str(device_code), expires_in, DEFAULT_INTERVAL if interval is None else interval
+        interval = DEFAULT_INTERVAL if interval is None else max(interval, MIN_INTERVAL)
+        return str(data["device_code"]), float(data["expires_in"]), interval
 
-    def _expired(self, message: str, *, locally: bool = False, err: OAuthError | None = None) -> OAuthError:
+    def _expired(self, message: str, err: OAuthError | None = None) -> OAuthError:
         return OAuthError(
             message,
             error="expired_token",
             error_description=err.error_description if err else None,
             status_code=err.status_code if err else None,
             file=self.file,
-            hint=_RESTART_HINT + " and approve it within its lifetime"
-            if locally or err
-            else _RESTART_HINT,
+            hint=_RESTART_HINT + " and approve it before the code expires",
         )
 
     # --- interactive login ----------------------------------------------------------------------------
@@ -278,7 +273,7 @@ def render_qr(text: str, *, border: int = 2) -> str | None:
         return None
     rows = [list(row) for row in segno.make(text, micro=False).matrix_iter(border=border)]
     if len(rows) % 2:
-        rows.append([0] * len(rows[0]))  # a dark half row below the quiet zone
+        rows.append([0] * len(rows[0]))  # one more light half row of quiet zone
     glyphs = {(False, False): "█", (False, True): "▀", (True, False): "▄", (True, True): " "}
     return "\n".join(
         "".join(glyphs[bool(top), bool(bottom)] for top, bottom in zip(upper, lower, strict=True))

@@ -59,8 +59,10 @@ class ResourceOwnerAuthClient(OidcAuthClient):
         """
         username = kwargs.get("username") or self._stored_username()
         password = kwargs.get("password") or None
-        if password is None and username == self._stored_username():
+        stored = password is None and username is not None and username == self._stored_username()
+        if stored:
             password = secret_value(self._config, "password")
+            stored = password is not None
         if (username is None or password is None) and allow_tty_prompt:
             username, password = self._prompt(username)
         if not username or password is None:
@@ -72,6 +74,7 @@ class ResourceOwnerAuthClient(OidcAuthClient):
             str(password),
             kwargs.get("requested_scopes"),
             kwargs.get("requested_audiences"),
+            stored=stored,
         )
 
     def grant(self) -> Token:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _store
+from ._builtins import builtin_config, default_for_client_type
 from ._clients import make_client
 from ._context import AuthContext
-from ._errors import ConfigError, Problem, ProfileNotFoundError, StorageError
+from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
 from ._session import TokenManager
+from ._sources import ENV_CLIENT_ID, Source, resolve_source
 from ._store import SECRET_KEYS
-from ._tokens import FileTokenStore, MemoryTokenStore, Token, TokenStore
+from ._tokens import FileTokenStore, MemoryTokenStore, SopsTokenStore, Token, TokenStore
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -82,43 +85,93 @@ def load_config(file: Path, *, sops: Sops | None = None) -> Any:
     return parse_config(read_document(file, sops=sops), file=str(file))
 
 
-def _token_store(name: str, *, save_token_file: bool, initial: Token | None = None) -> TokenStore:
+PLAINTEXT_TOKENS_ENV = "PL_AUTH_PLAINTEXT_TOKENS"
+
+
+def _token_store(
+    name: str,
+    *,
+    save_token_file: bool,
+    initial: Token | None = None,
+    profile_file: Path | None = None,
+    sops: Sops | None = None,
+) -> TokenStore:
+    """Memory-only, `token.sops.json` for encrypted profiles (unless `PL_AUTH_PLAINTEXT_TOKENS=1`), else
+    `token.json`."""
     if not save_token_file:
         return MemoryTokenStore(initial)
+    encrypted = profile_file is not None and profile_file.name.endswith(".sops.json")
+    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
+        assert profile_file is not None
+        return SopsTokenStore(_store.token_path(name, encrypted=True), profile_file=profile_file, sops=sops)
     return FileTokenStore(_store.token_path(name))
 
 
 def open_profile(
     name: str | None = None,
     *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    api_key: str | None = None,
     save_token_file: bool = True,
+    use_env: bool = True,
+    use_configfile: bool = True,
     sops: Sops | None = None,
 ) -> AuthContext:
-    """Select (see `_store.select_profile`), find, load and wrap a profile in an `AuthContext`."""
-    from ._builtins import builtin_config
-
-    selection = _store.select_profile(name)
-    builtin = builtin_config(selection.name)
+    """Select the credentials source (`_sources.resolve_source`: argument > environment > `~/.planet.json`
+    > built-in default), load it and wrap it in an `AuthContext`."""
+    source = resolve_source(
+        name,
+        client_id=client_id,
+        client_secret=client_secret,
+        api_key=api_key,
+        use_env=use_env,
+        use_configfile=use_configfile,
+    )
+    if source.kind == "api_key":
+        config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
+        return from_config(config, profile_name="_pl_api_key", save_token_file=False, source=source)
+    if source.kind == "client_credentials":
+        base = default_for_client_type("oidc_client_credentials_secret")
+        if base is None:
+            raise ProfileError(
+                "ad-hoc client credentials need a built-in `oidc_client_credentials_secret` profile "
+                "to name the auth server, and there is none",
+                key=ENV_CLIENT_ID if source.origin != "argument" else "client_id",
+                hint="Create a profile (`planet-profiles new`) and select it with PL_AUTH_PROFILE instead",
+            )
+        base_name, base_config = base
+        config = {**base_config, "client_id": source.client_id, "client_secret": source.client_secret}
+        return from_config(
+            config,
+            profile_name=f"{base_name}-{source.client_id}".lower(),
+            save_token_file=save_token_file,
+            source=source,
+        )
+    assert source.profile is not None
     location = None
     try:
-        location = _store.find_profile(selection.name, source=selection.source)
+        location = _store.find_profile(source.profile, source=source.origin)
     except ProfileNotFoundError:
+        builtin = builtin_config(source.profile)
         if builtin is None:
             raise
-    if location is not None:
-        config = load_config(location.file, sops=sops)
-        file: str | None = str(location.file)
-    else:
         from ._models import parse_config
 
-        config = parse_config(builtin or {}, file=f"<built-in profile {selection.name}>")
-        file = None
-    client = make_client(config, file=file)
+        client = make_client(parse_config(builtin, file=f"<built-in profile {source.profile}>"))
+    else:
+        client = make_client(load_config(location.file, sops=sops), file=str(location.file))
     manager = None
     if client.uses_tokens:
-        manager = TokenManager(client, _token_store(selection.name, save_token_file=save_token_file))
+        store = _token_store(
+            source.profile,
+            save_token_file=save_token_file,
+            profile_file=location.file if location else None,
+            sops=sops,
+        )
+        manager = TokenManager(client, store)
     return AuthContext(
-        client=client, manager=manager, profile_name=selection.name, location=location, selection=selection
+        client=client, manager=manager, profile_name=source.profile, location=location, source=source
     )
 
 
@@ -130,16 +183,17 @@ def from_config(
     save_token_file: bool = True,
     save_profile_config: bool = False,
     sops: Sops | None = None,
+    source: Source | None = None,
 ) -> AuthContext:
     """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`)."""
     from ._models import parse_config
 
     _store.check_profile_name(profile_name, source="profile_name")
-    source = f"<in-memory profile {profile_name}>"
-    config = parse_config(client_config, file=source)
+    label = f"<in-memory profile {profile_name}>"
+    config = parse_config(client_config, file=label)
     if save_profile_config:
         _store.save_profile(profile_name, config, sops=sops)
-    client = make_client(config, file=source)
+    client = make_client(config, file=label)
     manager = None
     if client.uses_tokens:
         initial = Token(initial_token_data, file="initial_token_data") if initial_token_data else None
@@ -148,4 +202,9 @@ def from_config(
         )
         if initial is not None and save_token_file:
             manager.set(initial)
-    return AuthContext(client=client, manager=manager, profile_name=profile_name)
+    return AuthContext(
+        client=client,
+        manager=manager,
+        profile_name=profile_name,
+        source=source or Source("config", "argument"),
+    )

@@ -5,12 +5,7 @@ A profile is a directory named after the profile holding `auth_client.sops.json`
 `PL_AUTH_PROFILE_PATH` (`os.pathsep`-separated, e.g. a read-only checkout of a team repo's `profiles/`).
 Tokens always live under `~/.planet/<name>/`, never in a profile repo checkout.
 
-Selection precedence, highest first (`explain_selection` reports which one won):
-
-1. an explicit name (function argument / CLI option),
-2. the `PL_AUTH_PROFILE` environment variable,
-3. the `PL_AUTH_PROFILE` key of `~/.planet.json`,
-4. the built-in default (`none` unless a built-in provider names another).
+Which profile a process uses is decided in `_sources` (explicit name, environment, `~/.planet.json`, …).
 """
 
 from __future__ import annotations
@@ -32,14 +27,12 @@ __all__ = [
     "ENCRYPTED_FILE",
     "PLAIN_FILE",
     "ProfileLocation",
-    "Selection",
     "check_profile_name",
     "find_profile",
     "list_profiles",
     "read_user_config",
     "save_profile",
     "search_path",
-    "select_profile",
     "token_path",
     "user_config_path",
     "user_profiles_dir",
@@ -50,7 +43,6 @@ PLAIN_FILE = "auth_client.json"
 SECRET_KEYS = ("client_secret", "client_privkey", "client_privkey_password", "password", "api_key")
 ENV_PROFILE = "PL_AUTH_PROFILE"
 ENV_PROFILE_PATH = "PL_AUTH_PROFILE_PATH"
-BUILTIN_DEFAULT_PROFILE = "none"
 
 _NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
 
@@ -67,14 +59,6 @@ class ProfileLocation:
     @property
     def encrypted(self) -> bool:
         return self.file.name == ENCRYPTED_FILE
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which profile name was selected, and by which source (`argument`, `PL_AUTH_PROFILE`, …)."""
-
-    name: str
-    source: str
 
 
 def user_profiles_dir() -> Path:
@@ -171,20 +155,6 @@ def read_user_config() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StorageError("must hold a JSON object", file=str(path), hint="Fix the file or delete it")
     return data
-
-
-def select_profile(explicit: str | None = None, *, default: str = BUILTIN_DEFAULT_PROFILE) -> Selection:
-    """Apply the selection precedence (see the module docstring) and check the winning name."""
-    if explicit:
-        return Selection(check_profile_name(explicit, source="argument"), "argument")
-    env_value = os.environ.get(ENV_PROFILE)
-    if env_value:
-        return Selection(check_profile_name(env_value, source=ENV_PROFILE), ENV_PROFILE)
-    config_value = read_user_config().get(ENV_PROFILE)
-    if config_value:
-        where = f"{user_config_path()}:{ENV_PROFILE}"
-        return Selection(check_profile_name(config_value, source=where), "~/.planet.json")
-    return Selection(default, "built-in default")
 
 
 def token_path(name: str, *, encrypted: bool = False) -> Path:

@@ -14,12 +14,25 @@ import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._atomic import atomic_write, ensure_private_dir
-from ._errors import TokenFileError
+from ._errors import StorageError, TokenFileError
 
-__all__ = ["FileTokenStore", "MemoryTokenStore", "Token", "TokenStore", "fingerprint"]
+if TYPE_CHECKING:
+    from ._sops import Sops
+
+__all__ = [
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "SopsTokenStore",
+    "Token",
+    "TokenStore",
+    "fingerprint",
+    "recipients_of",
+]
+
+TOKEN_ENCRYPTED_REGEX = "^(access_token|refresh_token|id_token)$"  # noqa: S105 - key names, not a secret
 
 
 def fingerprint(secret: str) -> str:
@@ -165,6 +178,26 @@ class MemoryTokenStore:
         return "MemoryTokenStore()"
 
 
+def _read_private(path: Path) -> bytes | None:
+    """The bytes of a token file, None when absent; refused when group/world accessible (TOK-07)."""
+    file = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise TokenFileError(f"cannot read: {exc.strerror}", file=file) from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise TokenFileError(
+                f"token file is readable by others (mode {stat.S_IMODE(mode):04o})",
+                file=file,
+                hint=f"Run `chmod 600 {file}`",
+            )
+        return handle.read()
+
+
 class FileTokenStore:
     """A plaintext planet-auth compatible `token.json` (0600 in a 0700 directory, atomic writes)."""
 
@@ -177,21 +210,9 @@ class FileTokenStore:
 
     def load(self) -> Token | None:
         file = str(self._path)
-        try:
-            fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
+        raw = _read_private(self._path)
+        if raw is None:
             return None
-        except OSError as exc:
-            raise TokenFileError(f"cannot read: {exc.strerror}", file=file) from None
-        with os.fdopen(fd, "rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise TokenFileError(
-                    f"token file is readable by others (mode {stat.S_IMODE(mode):04o})",
-                    file=file,
-                    hint=f"Run `chmod 600 {file}`",
-                )
-            raw = handle.read()
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -216,3 +237,65 @@ class FileTokenStore:
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._path)!r})"
+
+
+def recipients_of(path: Path) -> tuple[list[str], list[str]]:
+    """The age recipients and PGP fingerprints an encrypted profile was encrypted for (its `sops` block)."""
+    try:
+        meta = json.loads(path.read_bytes()).get("sops", {})
+    except (OSError, ValueError, AttributeError):
+        meta = {}
+    age = [str(e["recipient"]) for e in meta.get("age") or [] if isinstance(e, dict) and e.get("recipient")]
+    pgp = [str(e["fp"]) for e in meta.get("pgp") or [] if isinstance(e, dict) and e.get("fp")]
+    return age, pgp
+
+
+class SopsTokenStore:
+    """`token.sops.json`: the token file of an encrypted profile, encrypted at rest for the profile's own
+    recipients (SECURITY TOK-10). Tokens are decrypted in memory and encrypted from memory (TOK-08)."""
+
+    def __init__(self, path: Path, *, profile_file: Path, sops: Sops | None = None) -> None:
+        self._path = Path(path)
+        self._profile_file = Path(profile_file)
+        self._sops = sops
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def _tool(self) -> Sops:
+        from ._sops import default_sops
+
+        return self._sops or default_sops()
+
+    def load(self) -> Token | None:
+        if _read_private(self._path) is None:
+            return None
+        return Token(self._tool().decrypt(self._path), file=str(self._path))
+
+    def save(self, token: Token) -> None:
+        age, pgp = recipients_of(self._profile_file)
+        if not age and not pgp:
+            raise StorageError(
+                "cannot encrypt tokens: the profile has no age or PGP recipients",
+                file=str(self._profile_file),
+                key="sops",
+                hint="Set PL_AUTH_PLAINTEXT_TOKENS=1 to keep this profile's tokens in a 0600 token.json",
+            )
+        ensure_private_dir(self._path.parent)
+        self._tool().encrypt(
+            token.data,
+            self._path,
+            age_recipients=age,
+            pgp_fingerprints=pgp,
+            encrypted_regex=TOKEN_ENCRYPTED_REGEX,
+        )
+
+    def delete(self) -> None:
+        try:
+            self._path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __repr__(self) -> str:
+        return f"SopsTokenStore({str(self._path)!r})"

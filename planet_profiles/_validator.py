@@ -1,17 +1,311 @@
-"""Service side: validating incoming tokens (placeholder)."""
+"""Stage "validate tokens" (service side): checking incoming JWT access tokens, and `oidc_client_validator`.
+
+`TokenValidator` checks one issuer's tokens: the signature with a key from the issuer's JWKS only
+(`_jwks.JwksCache`, SECURITY JWV-03/04), an algorithm from an asymmetric allow-list (`none` and `HS*` are
+never accepted, JWV-01; RFC 8725 §3.1-3.2), then `iss`, `aud`, `exp`, `nbf` and `iat` with a small leeway
+(JWV-02; RFC 7519 §4.1, RFC 9068 §4). `MultiIssuerValidator` routes a token to the validator of its
+(unverified) `iss` among the trusted issuers only. Failures are `OAuthError`s with the RFC 6750 §3.1 code:
+`invalid_token` (401) or `insufficient_scope` (403), ready for a `WWW-Authenticate` answer. No message
+holds the token or a claim value beyond the issuer and key id.
+"""
 
 from __future__ import annotations
 
-from ._clients import OidcAuthClient
-from ._errors import UnsupportedOperationError
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _http
+from ._clients import AuthClient
+from ._errors import ConfigError, OAuthError, UnsupportedOperationError
+from ._jwks import JwksCache
+from ._oauth import discover, normalize_issuer
 from ._tokens import Token
 
+__all__ = [
+    "DEFAULT_ALGORITHMS",
+    "MultiIssuerValidator",
+    "OidcClientValidatorAuthClient",
+    "TokenValidator",
+    "scopes_of",
+]
 
-class _Pending(OidcAuthClient):
-    def grant(self) -> Token:
-        raise UnsupportedOperationError(f"`{self.client_type}` is not implemented yet", file=self.file)
+DEFAULT_ALGORITHMS = ("RS256", "PS256", "ES256")
+# Asymmetric JWA algorithms (RFC 7518 §3.1, RFC 8037 §3.1); `none` and the HMAC ones are never allowed.
+_ASYMMETRIC = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
-class OidcClientValidatorAuthClient(_Pending):
+def _invalid(message: str, description: str, *, file: str | None = None) -> OAuthError:
+    return OAuthError(
+        message, error="invalid_token", error_description=description, status_code=401, file=file
+    )
+
+
+def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
+    """The token's scopes: `scope` (space-separated, RFC 8693 §4.2 / RFC 9068 §2.2.3) or `scp` (a list)."""
+    value = claims.get("scope", claims.get("scp"))
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if isinstance(value, list):
+        return frozenset(item for item in value if isinstance(item, str))
+    return frozenset()
+
+
+def _number(claims: Mapping[str, Any], name: str, *, required: bool, file: str | None) -> float | None:
+    value = claims.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problem = "is missing" if value is None else "is not a number"
+        raise _invalid(f"the token's `{name}` claim {problem}", f"bad {name}", file=file)
+    return float(value)
+
+
+@dataclass(frozen=True)
+class _IssuerConfig:
+    """What `_oauth.discover` needs to read an issuer's metadata."""
+
+    auth_server: str
+    issuer: str
+
+
+class TokenValidator:
+    """Validates JWT access tokens of one issuer for one service (any of `audiences`).
+
+    `jwks_uri` overrides discovery (`<auth_server or issuer>/.well-known/openid-configuration`, whose
+    `issuer` must match). `leeway` (seconds) applies to `exp`, `nbf` and `iat`; `clock` is epoch seconds
+    and `monotonic` drives the key cache (both injectable for tests). Construction makes no network call.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audiences: Iterable[str],
+        *,
+        jwks_uri: str | None = None,
+        auth_server: str | None = None,
+        algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+        leeway: float = 30.0,
+        jwks_ttl: float = 600.0,
+        refetch_cooldown: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        http_policy: _http.RetryPolicy = _http.DEFAULT_POLICY,
+        file: str | None = None,
+    ) -> None:
+        self.issuer = normalize_issuer(issuer)
+        self.audiences = tuple(audiences)
+        self.algorithms = tuple(algorithms)
+        self._file = file
+        if not self.audiences or not all(isinstance(a, str) and a for a in self.audiences):
+            raise ConfigError(
+                "a token validator needs the audience(s) its service accepts",
+                file=file,
+                key="audiences",
+                hint="Set `audiences` to the `aud` value(s) of this service's access tokens",
+            )
+        bad = [alg for alg in self.algorithms if alg not in _ASYMMETRIC]
+        if bad or not self.algorithms:
+            raise ConfigError(
+                f"algorithm(s) {bad or '(none)'} cannot verify issuer-signed tokens",
+                file=file,
+                key="algorithms",
+                hint=f"Use asymmetric algorithms only, e.g. {', '.join(DEFAULT_ALGORITHMS)}",
+            )
+        if leeway < 0 or leeway > 300:
+            raise ConfigError("leeway must be between 0 and 300 seconds", file=file, key="leeway")
+        self.leeway = float(leeway)
+        self._clock = clock
+        where = _IssuerConfig(auth_server or issuer, self.issuer)
+        uri: str | Callable[[], str] = jwks_uri or (lambda: self._discovered_jwks_uri(where))
+        self.jwks = JwksCache(
+            uri,
+            ttl=jwks_ttl,
+            refetch_cooldown=refetch_cooldown,
+            clock=monotonic,
+            policy=http_policy,
+            file=file,
+        )
+
+    def _discovered_jwks_uri(self, where: _IssuerConfig) -> str:
+        uri = discover(where, file=self._file).get("jwks_uri")
+        if not isinstance(uri, str) or not uri:
+            raise _invalid(f"the metadata of {self.issuer} has no `jwks_uri`", "no keys", file=self._file)
+        return uri
+
+    def validate(self, token: str, *, required_scopes: Iterable[str] | None = None) -> dict[str, Any]:
+        """The verified claims of `token`, or `OAuthError` (`invalid_token` / `insufficient_scope`).
+
+        `required_scopes`: the token must hold at least one of them (any-of).
+        """
+        import jwt
+
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _invalid("not a JWT (malformed header)", "malformed token", file=self._file) from None
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise _invalid(
+                f"token algorithm {str(alg)[:16]!r} is not allowed for {self.issuer}"
+                f" (allowed: {', '.join(self.algorithms)})",
+                "algorithm not allowed",
+                file=self._file,
+            )
+        if "crit" in header:  # RFC 7515 §4.1.11: we understand no extension
+            raise _invalid("token header has a `crit` member", "unsupported critical header", file=self._file)
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise _invalid("token `kid` is not a string", "malformed token", file=self._file)
+        # `jku`, `x5u`, `jwk` and `x5c` are deliberately never read: keys come from the issuer's JWKS only.
+        key = self.jwks.signing_key(kid, alg)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=list(self.audiences),
+                options={
+                    "verify_signature": True,
+                    "verify_aud": True,
+                    "verify_exp": False,  # checked below with the injectable clock
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_iss": False,  # compared below without a trailing slash
+                    "require": ["iss", "aud", "exp", "iat"],
+                },
+            )
+        except jwt.InvalidSignatureError:
+            raise _invalid("token signature is invalid", "bad signature", file=self._file) from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise _invalid(f"token lacks the `{exc.claim}` claim", f"missing {exc.claim}", file=self._file) from None
+        except jwt.InvalidAudienceError:
+            raise _invalid(
+                f"token audience is not one of {list(self.audiences)}", "wrong audience", file=self._file
+            ) from None
+        except jwt.PyJWTError as exc:
+            raise _invalid(f"token rejected ({type(exc).__name__})", "invalid token", file=self._file) from None
+        self._check_claims(claims)
+        if required_scopes is not None:
+            self._check_scopes(claims, frozenset(required_scopes))
+        return claims
+
+    def _check_claims(self, claims: Mapping[str, Any]) -> None:
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or normalize_issuer(iss) != self.issuer:
+            raise _invalid(f"token issuer is not {self.issuer!r}", "wrong issuer", file=self._file)
+        now, leeway, file = self._clock(), self.leeway, self._file
+        exp = _number(claims, "exp", required=True, file=file)
+        if exp is not None and now >= exp + leeway:  # RFC 7519 §4.1.4: not on or after `exp`
+            raise _invalid("token has expired", "token expired", file=file)
+        nbf = _number(claims, "nbf", required=False, file=file)
+        if nbf is not None and now + leeway < nbf:  # §4.1.5
+            raise _invalid("token is not valid yet (`nbf`)", "token not yet valid", file=file)
+        iat = _number(claims, "iat", required=True, file=file)
+        if iat is not None and iat > now + leeway:  # §4.1.6: issued in the future
+            raise _invalid("token was issued in the future (`iat`)", "bad iat", file=file)
+
+    def _check_scopes(self, claims: Mapping[str, Any], required: frozenset[str]) -> None:
+        if required and not (scopes_of(claims) & required):
+            raise OAuthError(
+                f"token has none of the required scopes {sorted(required)}",
+                error="insufficient_scope",
+                error_description=f"requires one of: {' '.join(sorted(required))}",
+                status_code=403,
+                file=self._file,
+            )
+
+    def __repr__(self) -> str:
+        return f"TokenValidator(issuer={self.issuer!r}, audiences={list(self.audiences)!r})"
+
+
+class MultiIssuerValidator:
+    """Validates tokens of several trusted issuers: picks the validator by the token's unverified `iss`,
+    which then verifies everything (an `iss` naming no trusted issuer is rejected before any key fetch)."""
+
+    def __init__(self, validators: Iterable[TokenValidator]) -> None:
+        self._by_issuer: dict[str, TokenValidator] = {}
+        for validator in validators:
+            if validator.issuer in self._by_issuer:
+                raise ConfigError(f"issuer {validator.issuer!r} is listed twice", key="issuer")
+            self._by_issuer[validator.issuer] = validator
+        if not self._by_issuer:
+            raise ConfigError("a multi-issuer validator needs at least one issuer", key="issuer")
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        return tuple(self._by_issuer)
+
+    def validator_for(self, token: str) -> TokenValidator:
+        import jwt
+
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})  # routing only
+        except jwt.PyJWTError:
+            raise _invalid("not a JWT", "malformed token") from None
+        iss = unverified.get("iss")
+        validator = self._by_issuer.get(normalize_issuer(iss)) if isinstance(iss, str) else None
+        if validator is None:
+            raise _invalid(
+                f"token issuer {str(iss)[:100]!r} is not trusted (trusted: {', '.join(self._by_issuer)})",
+                "untrusted issuer",
+            )
+        return validator
+
+    def validate(self, token: str, *, required_scopes: Iterable[str] | None = None) -> dict[str, Any]:
+        """The verified claims, as `TokenValidator.validate` of the token's issuer."""
+        return self.validator_for(token).validate(token, required_scopes=required_scopes)
+
+    def __repr__(self) -> str:
+        return f"MultiIssuerValidator(issuers={list(self._by_issuer)!r})"
+
+
+class OidcClientValidatorAuthClient(AuthClient):
+    """`oidc_client_validator`: a service's profile that validates incoming tokens; it cannot log in."""
+
     client_type = "oidc_client_validator"
-    client_auth_method = "none"
+
+    def __init__(self, config: Any, *, file: str | None = None) -> None:
+        super().__init__(config, file=file)
+        self._validator: TokenValidator | None = None
+
+    def validator(self) -> TokenValidator:
+        """The `TokenValidator` of this profile (built once; its key cache lives as long as the client)."""
+        if self._validator is None:
+            config = self._config
+            self._validator = TokenValidator(
+                str(config.issuer or config.auth_server),
+                config.audiences or (),
+                jwks_uri=config.jwks_endpoint,
+                auth_server=str(config.auth_server),
+                file=self._file,
+            )
+        return self._validator
+
+    def validate_access_token(
+        self, token: str, required_scopes: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """The verified claims of an incoming access token (see `TokenValidator.validate`)."""
+        return self.validator().validate(token, required_scopes=required_scopes)
+
+    def _cannot(self) -> UnsupportedOperationError:
+        return UnsupportedOperationError(
+            "a validator profile cannot log in: it only checks tokens that callers send",
+            file=self._file,
+            key="client_type",
+            hint="Use a client profile (e.g. `oidc_client_credentials_secret`) to obtain tokens",
+        )
+
+    def login(
+        self, *, allow_open_browser: bool = True, allow_tty_prompt: bool = True, **kwargs: Any
+    ) -> Token | None:
+        raise self._cannot()
+
+    def grant(self) -> Token:
+        raise self._cannot()
+
+    def refresh(self, token: Token) -> Token:
+        raise self._cannot()

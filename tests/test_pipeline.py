@@ -104,12 +104,16 @@ def test_encrypted_client_credentials_profile_end_to_end(
     assert asyncio.run(async_call()) == 5
     assert devserver.stats()["token_requests"] == 1  # one grant served all eight calls
 
-    # The token lives under ~/.planet/<name>/ (never in the checkout), 0600 in a 0700 dir.
-    token_file = hermetic_env / ".planet" / "svc" / "token.json"
+    # The token lives under ~/.planet/<name>/ (never in the checkout), 0600 in a 0700 dir, and since the
+    # profile is encrypted, the token is too, for the profile's own recipients (TOK-10).
+    token_file = hermetic_env / ".planet" / "svc" / "token.sops.json"
     assert ctx.token_file_path() == token_file
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
-    assert set(json.loads(token_file.read_text())) >= {"access_token", "_iat", "_exp"}
+    saved = json.loads(token_file.read_text())
+    assert saved["access_token"].startswith("ENC[AES256_GCM,") and isinstance(saved["_exp"], int)
+    assert [r["recipient"] for r in saved["sops"]["age"]] == [age_key.recipient]
+    assert not (hermetic_env / ".planet" / "svc" / "token.json").exists()
     assert not list(team_checkout.rglob("token*.json"))
     # The plaintext secret is nowhere on disk.
     assert _files_containing(secret, tmp_path) == []
@@ -121,6 +125,23 @@ def test_encrypted_client_credentials_profile_end_to_end(
         requests.get(devserver.hello_url, auth=again.request_authenticator(), timeout=10).status_code == 200
     )
     assert devserver.stats()["token_requests"] == 0
+
+
+def test_plaintext_token_opt_out(
+    devserver: DevServer,
+    team_checkout: Path,
+    age_key: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+    hermetic_env: Path,
+) -> None:
+    make_encrypted_profile(team_checkout / "svc", cc_config(devserver), [age_key.recipient])
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
+    monkeypatch.setenv("PL_AUTH_PLAINTEXT_TOKENS", "1")
+    ctx = planet_profiles.open_profile("svc")
+    assert requests.get(devserver.hello_url, auth=ctx.request_authenticator(), timeout=10).status_code == 200
+    token_file = hermetic_env / ".planet" / "svc" / "token.json"
+    assert ctx.token_file_path() == token_file
+    assert not json.loads(token_file.read_text())["access_token"].startswith("ENC[")
 
 
 def test_regrant_before_expiry(
@@ -160,7 +181,7 @@ def test_static_apikey_and_none(
     assert ctx.token_file_path() is None
 
     none_ctx = planet_profiles.open_profile()  # nothing selected: the built-in default `none`
-    assert none_ctx.profile_name() == "none" and none_ctx.selection.source == "built-in default"
+    assert none_ctx.profile_name() == "none" and none_ctx.source.origin == "built-in default"  # type: ignore[union-attr]
     assert type(none_ctx.auth_client()).__name__ == "NoOpAuthClient"
     with httpx.Client(auth=none_ctx.request_authenticator(), timeout=10) as client:
         response = client.get(devserver.hello_url)

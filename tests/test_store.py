@@ -68,31 +68,6 @@ def test_missing_profile_names_the_places(hermetic_env: Path) -> None:
     assert "PL_AUTH_PROFILE" in message and "planet-profiles new" in message
 
 
-def test_selection_precedence(hermetic_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _store.select_profile() == _store.Selection("none", "built-in default")
-    (hermetic_env / ".planet.json").write_text(json.dumps({"PL_AUTH_PROFILE": "from-file"}))
-    assert _store.select_profile() == _store.Selection("from-file", "~/.planet.json")
-    monkeypatch.setenv("PL_AUTH_PROFILE", "from-env")
-    assert _store.select_profile() == _store.Selection("from-env", "PL_AUTH_PROFILE")
-    assert _store.select_profile("explicit") == _store.Selection("explicit", "argument")
-
-
-def test_selection_rejects_bad_env_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PL_AUTH_PROFILE", "../../etc")
-    with pytest.raises(ProfileNameError, match="PL_AUTH_PROFILE"):
-        _store.select_profile()
-
-
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
-def test_broken_user_config(hermetic_env: Path, content: str) -> None:
-    path = hermetic_env / ".planet.json"
-    path.write_text(content)
-    with pytest.raises(StorageError) as info:
-        _store.select_profile()
-    assert str(path) in str(info.value)
-    assert path.read_text() == content  # nothing on disk changed
-
-
 def test_token_path_is_always_under_home(hermetic_env: Path) -> None:
     assert _store.token_path("x") == hermetic_env / ".planet" / "x" / "token.json"
     assert _store.token_path("x", encrypted=True).name == "token.sops.json"

@@ -1,0 +1,162 @@
+"""Stage "find": which credentials a process uses when it does not say exactly.
+
+Sources are tried in this order, highest first; the first one that is set wins (as in planet-auth, but
+documented, checked and explainable: `explain_selection()` lists every source and which one won):
+
+| # | source | where it is read |
+|---|---|---|
+| 1 | profile name | argument (`open_profile("x")`, `auth_profile_opt=`, CLI `--profile`) |
+| 2 | client id + secret (ad-hoc client credentials) | arguments |
+| 3 | API key (ad-hoc static key) | argument |
+| 4 | profile name | `PL_AUTH_PROFILE`, then the `PL_AUTH_PROFILE` key of `~/.planet.json` |
+| 5 | client id + secret | `PL_AUTH_CLIENT_ID` + `PL_AUTH_CLIENT_SECRET`, then those of `~/.planet.json` |
+| 6 | API key | `PL_API_KEY`, then the same key of `~/.planet.json` |
+| 7 | the built-in default profile | a built-in provider's default, else `none` |
+
+A selected source that is broken is an error, never a silent fall-back to the next one. Ad-hoc client
+credentials take the auth server and scopes of the built-in `oidc_client_credentials_secret` profile
+(`_builtins`); without one they are an error that says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _store
+from ._builtins import default_profile_name
+from ._errors import ProfileError
+
+__all__ = [
+    "ENV_API_KEY",
+    "ENV_CLIENT_ID",
+    "ENV_CLIENT_SECRET",
+    "Source",
+    "explain_selection",
+    "resolve_source",
+]
+
+ENV_PROFILE = _store.ENV_PROFILE
+ENV_CLIENT_ID = "PL_AUTH_CLIENT_ID"
+ENV_CLIENT_SECRET = "PL_AUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
+ENV_API_KEY = "PL_API_KEY"
+
+
+@dataclass(frozen=True)
+class Source:
+    """The winning source: `kind` is `profile`, `client_credentials` or `api_key`; `origin` says where it
+    was set (`argument`, an environment variable, `~/.planet.json`, `built-in default`). Secrets hide in
+    `repr`."""
+
+    kind: str
+    origin: str
+    profile: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+
+
+def _user_config(use_configfile: bool) -> dict[str, Any]:
+    return _store.read_user_config() if use_configfile else {}
+
+
+def _from(name: str, use_env: bool, config: dict[str, Any]) -> tuple[str | None, str]:
+    """The value of setting `name` from the environment, else `~/.planet.json`, and where it came from."""
+    if use_env and os.environ.get(name):
+        return os.environ[name], name
+    value = config.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ProfileError(
+            f"`{name}` must be a string",
+            file=str(_store.user_config_path()),
+            key=name,
+            hint="Fix ~/.planet.json",
+        )
+    return (value or None), "~/.planet.json"
+
+
+def _candidates(
+    profile: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    api_key: str | None,
+    use_env: bool,
+    use_configfile: bool,
+) -> list[Source | None]:
+    """Every source in precedence order (None where it is not set)."""
+    config = _user_config(use_configfile)
+    rows: list[Source | None] = [
+        Source("profile", "argument", profile=profile) if profile else None,
+        Source("client_credentials", "argument", client_id=client_id, client_secret=client_secret)
+        if client_id and client_secret
+        else None,
+        Source("api_key", "argument", api_key=api_key) if api_key else None,
+    ]
+    name, origin = _from(ENV_PROFILE, use_env, config)
+    rows.append(Source("profile", origin, profile=name) if name else None)
+    cid, cid_origin = _from(ENV_CLIENT_ID, use_env, config)
+    secret, _ = _from(ENV_CLIENT_SECRET, use_env, config)
+    rows.append(
+        Source("client_credentials", cid_origin, client_id=cid, client_secret=secret)
+        if cid and secret
+        else None
+    )
+    key, key_origin = _from(ENV_API_KEY, use_env, config)
+    rows.append(Source("api_key", key_origin, api_key=key) if key else None)
+    rows.append(Source("profile", "built-in default", profile=default_profile_name()))
+    return rows
+
+
+def resolve_source(
+    profile: str | None = None,
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    api_key: str | None = None,
+    use_env: bool = True,
+    use_configfile: bool = True,
+) -> Source:
+    """The first set source in the precedence order of the module docstring; a profile name is checked."""
+    for source in _candidates(profile, client_id, client_secret, api_key, use_env, use_configfile):
+        if source is not None:
+            if source.profile is not None:
+                where = ENV_PROFILE if source.origin == "~/.planet.json" else source.origin
+                _store.check_profile_name(source.profile, source=where)
+            return source
+    raise AssertionError("the built-in default is always set")  # pragma: no cover
+
+
+_LABELS = (
+    "profile argument",
+    "client id + secret arguments",
+    "API key argument",
+    f"{ENV_PROFILE} (env, then ~/.planet.json)",
+    f"{ENV_CLIENT_ID} + {ENV_CLIENT_SECRET} (env, then ~/.planet.json)",
+    f"{ENV_API_KEY} (env, then ~/.planet.json)",
+    "built-in default profile",
+)
+
+
+def explain_selection(
+    profile: str | None = None, *, use_env: bool = True, use_configfile: bool = True
+) -> list[dict[str, Any]]:
+    """Every source in precedence order: `rank`, `source`, `set`, `selected`, `value` (secrets redacted)."""
+    rows = _candidates(profile, None, None, None, use_env, use_configfile)
+    winner = next(i for i, row in enumerate(rows) if row is not None)
+    explained = []
+    for rank, (label, row) in enumerate(zip(_LABELS, rows, strict=True), start=1):
+        value = None
+        if row is not None:
+            value = row.profile or (f"client_id={row.client_id}" if row.client_id else "api_key=***")
+        explained.append(
+            {
+                "rank": rank,
+                "source": label,
+                "set": row is not None,
+                "selected": rank - 1 == winner,
+                "origin": row.origin if row else None,
+                "value": value,
+            }
+        )
+    return explained
