@@ -14,12 +14,14 @@ __version__ = "0.1.0"
 
 _ERRORS = "planet_profiles._errors"
 _WHERE: dict[str, str] = {
+    "AccessDeniedError": _ERRORS,
     "AuthClient": "planet_profiles._clients",
     "AuthContext": "planet_profiles._context",
     "AuthError": _ERRORS,
     "CLIENT_TYPES": "planet_profiles._models",
     "ConfigError": _ERRORS,
     "DiscoveryError": _ERRORS,
+    "ExpiredTokenError": _ERRORS,
     "InvalidGrantError": _ERRORS,
     "LoginRequiredError": _ERRORS,
     "OAuthError": _ERRORS,
@@ -77,9 +79,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._clients import AuthClient
     from ._context import AuthContext
     from ._errors import (
+        AccessDeniedError,
         AuthError,
         ConfigError,
         DiscoveryError,
+        ExpiredTokenError,
         InvalidGrantError,
         LoginRequiredError,
         OAuthError,

@@ -22,7 +22,9 @@ ProfileError                      root: .file, .key, .hint
 └── AuthError                     talking to an auth server, or using a credential, failed
     ├── DiscoveryError            OIDC discovery failed or returned another issuer
     ├── OAuthError                the server answered with an RFC 6749 error: .error, .error_description
-    │   └── InvalidGrantError     `invalid_grant`: refresh token expired / revoked, bad credentials
+    │   ├── InvalidGrantError     `invalid_grant`: refresh token expired / revoked, bad credentials
+    │   ├── AccessDeniedError     `access_denied`: the user (or the server) refused the login
+    │   └── ExpiredTokenError     `expired_token`: a device code expired before it was approved
     ├── TransportError            connection failed, timed out, or kept failing after retries
     ├── LoginRequiredError        an interactive login is needed before requests can be authenticated
     └── UnsupportedOperationError the client type cannot do that (e.g. `login` for `none`)
@@ -35,9 +37,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AccessDeniedError",
     "AuthError",
     "ConfigError",
     "DiscoveryError",
+    "ExpiredTokenError",
     "InvalidGrantError",
     "LoginRequiredError",
     "OAuthError",
@@ -218,6 +222,14 @@ class OAuthError(AuthError):
 
 class InvalidGrantError(OAuthError):
     """`invalid_grant`: the grant (refresh token, code, password) is invalid, expired or revoked."""
+
+
+class AccessDeniedError(OAuthError):
+    """`access_denied`: the user (or the server) refused the login (RFC 6749 §4.1.2.1, RFC 8628 §3.5)."""
+
+
+class ExpiredTokenError(OAuthError):
+    """`expired_token`: the device code expired before approval (RFC 8628 §3.5), at the server or locally."""
 
 
 class TransportError(AuthError):

@@ -8,7 +8,7 @@ with the device code until the user has approved (§3.4, §3.5). SECURITY DEV-01
   when there is one (QR drawn with the optional `segno` package: `pip install 'planet-profiles[qr]'`);
 - polls are at least `interval` seconds apart (5 s when the server names none, §3.2), and every
   `slow_down` adds 5 s to the interval of all later polls (§3.5);
-- `access_denied` and `expired_token` stop polling with an `OAuthError` whose `.error` says which, and
+- `access_denied` and `expired_token` stop polling with `AccessDeniedError` / `ExpiredTokenError`, and
   polling stops with `.error == "expired_token"` once `expires_in` has elapsed locally;
 - Ctrl-C (`KeyboardInterrupt`) simply propagates: the token is only saved by `AuthContext` after success,
   so an interrupted login leaves no token file behind.
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from . import _http
 from ._clients import OidcAuthClient
-from ._errors import AuthError, LoginRequiredError, OAuthError
+from ._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
 from ._oauth import error_from
 from ._tokens import Token, fingerprint
 
@@ -182,7 +182,7 @@ class _DeviceCodeFlow(OidcAuthClient):
                         log.debug("device login: slow_down, polling every %.0f s now", interval)
                         continue
                     if err.error == "access_denied":
-                        raise OAuthError(
+                        raise AccessDeniedError(
                             "the device login was denied by the user",
                             error="access_denied",
                             error_description=err.error_description,
@@ -213,8 +213,8 @@ class _DeviceCodeFlow(OidcAuthClient):
         interval = DEFAULT_INTERVAL if interval is None else max(interval, MIN_INTERVAL)
         return str(data["device_code"]), float(data["expires_in"]), interval
 
-    def _expired(self, message: str, err: OAuthError | None = None) -> OAuthError:
-        return OAuthError(
+    def _expired(self, message: str, err: OAuthError | None = None) -> ExpiredTokenError:
+        return ExpiredTokenError(
             message,
             error="expired_token",
             error_description=err.error_description if err else None,

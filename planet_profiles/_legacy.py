@@ -19,7 +19,7 @@ import getpass
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,7 +111,7 @@ class PlanetLegacyAuthClient(AuthClient):
             password = self._prompt(allow_tty_prompt, "password", lambda: getpass.getpass("Password: "))
         return self._exchange(email, password)
 
-    def _prompt(self, allowed: bool, what: str, ask: Any) -> str:
+    def _prompt(self, allowed: bool, what: str, ask: Callable[[], str]) -> str:
         if not allowed:
             raise LoginRequiredError(
                 f"a legacy login needs the {what}",
@@ -119,7 +119,7 @@ class PlanetLegacyAuthClient(AuthClient):
                 hint="Pass `username=` and `password=` to `login()`, or allow the terminal prompt "
                 "(`allow_tty_prompt=True`, `planet-profiles login NAME`)",
             )
-        answer = str(ask())
+        answer = ask()
         if not answer:
             raise LoginRequiredError(f"no {what} given", file=self._file, hint="Enter it at the prompt")
         return answer
@@ -129,9 +129,12 @@ class PlanetLegacyAuthClient(AuthClient):
         url = self.endpoint
         host = urlsplit(url).netloc or url
         body = json.dumps({"email": email, "password": password}).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json", _X_PLANET_APP[0]: _X_PLANET_APP[1]}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            _X_PLANET_APP[0]: _X_PLANET_APP[1],
+        }
         resp = _http.request("POST", url, data=body, headers=headers)
-        del body, password
         message = _server_message(resp) if resp.status != 200 else None
         said = f": {message}" if message else ""
         if resp.status in (400, 401, 403):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from . import _http
-from ._errors import DiscoveryError, InvalidGrantError, OAuthError
+from ._errors import AccessDeniedError, DiscoveryError, ExpiredTokenError, InvalidGrantError, OAuthError
 from ._tokens import Token
 
 __all__ = [
@@ -165,6 +165,13 @@ class ClientAuth:
         return f"ClientAuth(client_id={self.client_id!r}, method={self.method!r})"
 
 
+_ERROR_CLASSES: dict[str, type[OAuthError]] = {
+    "invalid_grant": InvalidGrantError,
+    "access_denied": AccessDeniedError,
+    "expired_token": ExpiredTokenError,
+}
+
+
 def error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAuthError:
     """The typed error for an OAuth endpoint's error answer (RFC 6749 §5.2 `error`, `error_description`)."""
     try:
@@ -184,7 +191,7 @@ def error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAuth
         "unauthorized_client": "The client may not use this grant; check `client_type` against the server",
         "invalid_grant": "Log in again (`planet-profiles login NAME`)",
     }
-    cls = InvalidGrantError if error == "invalid_grant" else OAuthError
+    cls = _ERROR_CLASSES.get(error, OAuthError)
     return cls(
         message,
         error=error,

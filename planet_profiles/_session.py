@@ -1,20 +1,28 @@
 """Stage "stay logged in": one `TokenManager` per profile keeps a valid token at hand.
 
-The token is refreshed (or re-granted, for client credentials) ahead of expiry: once less than
-`min(60 s, 10 % of its lifetime)` is left. One refresh at a time per process: callers wait on a lock and
-re-check after taking it, so any number of threads get one token request (SECURITY TOK-03, TOK-04). A new
-token is persisted before it is handed out (TOK-06).
+The token is renewed (refreshed, or re-granted for client credentials) ahead of expiry, once less than
+`min(60 s, 10 % of its lifetime)` is left (the advisory window). One renewal at a time per process: callers
+wait on a lock and re-check after taking it, so any number of threads get one token request (SECURITY
+TOK-03, TOK-04). Across processes, a lock file beside the token file serialises renewals; after taking it
+the token file is read again and renewed only if still needed, so rotating refresh tokens are never used
+twice (TOK-05). A new token is persisted before it is handed out (TOK-06). If an early renewal fails for a
+transient reason while the token is still valid, the token keeps being served and attempts are throttled
+(exponential back-off up to a minute) instead of hammering the server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+from ._atomic import ensure_private_dir
 from ._clients import AuthClient
-from ._errors import InvalidGrantError, LoginRequiredError
+from ._errors import InvalidGrantError, LoginRequiredError, OAuthError, StorageError, TransportError
 from ._tokens import Token, TokenStore
 
 __all__ = ["TokenManager"]
@@ -23,6 +31,8 @@ log = logging.getLogger("planet_profiles.session")
 
 _MAX_WINDOW = 60.0
 _WINDOW_FRACTION = 0.1
+_MAX_BACKOFF = 60.0
+_LOCK_TIMEOUT = 60.0
 
 
 def refresh_at(token: Token) -> float:
@@ -33,6 +43,47 @@ def refresh_at(token: Token) -> float:
     issued = token.issued_at if token.issued_at is not None else expires
     window = min(_MAX_WINDOW, max(expires - issued, 0.0) * _WINDOW_FRACTION)
     return expires - window
+
+
+def still_valid(token: Token, now: float) -> bool:
+    """The token may still be sent: before its expiry, less a margin of 2 % of its lifetime (≤ 5 s)."""
+    expires = token.expires_at
+    if expires is None:
+        return True
+    issued = token.issued_at if token.issued_at is not None else expires
+    return now < expires - min(5.0, max(expires - issued, 0.0) * 0.02)
+
+
+@contextlib.contextmanager
+def file_lock(token_file: Path | None, *, timeout: float = _LOCK_TIMEOUT) -> Iterator[None]:
+    """An exclusive lock on `<token file>.lock` (POSIX `flock`), held while one process renews a token."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        fcntl = None  # type: ignore[assignment]
+    if token_file is None or fcntl is None:
+        yield
+        return
+    lock_path = token_file.with_name(token_file.name + ".lock")
+    ensure_private_dir(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageError(
+                        f"another process has held the token lock for over {timeout:.0f} s",
+                        file=str(lock_path),
+                        hint="Stop the stuck process, or delete the lock file if no process uses the profile",
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class TokenManager:
@@ -47,6 +98,8 @@ class TokenManager:
         self._lock = threading.Lock()
         self._token: Token | None = None
         self._loaded = False
+        self._failures = 0
+        self._next_attempt = 0.0
 
     def cached(self) -> Token | None:
         """The token in memory (loading the store once), without any network call."""
@@ -66,19 +119,53 @@ class TokenManager:
         return self.is_fresh(token) or self.client.unattended or bool(token and token.refresh_token)
 
     def token(self) -> Token:
-        """A token that is not due for refresh; refreshes or re-grants (once, under the lock) if needed."""
+        """A token that is not due for renewal; renews it (once, under the locks) if needed."""
         token = self.cached()
         if self.is_fresh(token):
             assert token is not None
             return token
         with self._lock:
             token = self._token
-            if self.is_fresh(token):  # another thread refreshed while we waited (TOK-03)
+            if self.is_fresh(token):  # another thread renewed it while we waited (TOK-03)
                 assert token is not None
                 return token
-            new = self._renew(token)
+            now = self._clock()
+            usable = token is not None and still_valid(token, now)
+            if usable and now < self._next_attempt:  # throttled after a failed early renewal
+                assert token is not None
+                return token
+            return self._renew_locked(token, keep_if_valid=usable)
+
+    def _renew_locked(self, token: Token | None, *, keep_if_valid: bool, stale: str | None = None) -> Token:
+        """Renew under the process-wide file lock; the caller holds the thread lock."""
+        with file_lock(self.store.path):
+            if self.store.path is not None:  # another process may have renewed it meanwhile (TOK-05)
+                on_disk = self.store.load()
+                if on_disk is not None and self.is_fresh(on_disk) and on_disk.access_token != stale:
+                    self._token = on_disk
+                    return on_disk
+                token = on_disk or token
+            try:
+                new = self._renew(token)
+            except (TransportError, OAuthError) as exc:
+                transient = isinstance(exc, TransportError) or (exc.status_code or 0) >= 500
+                if (
+                    keep_if_valid
+                    and token is not None
+                    and transient
+                    and not isinstance(exc, InvalidGrantError)
+                ):
+                    self._failures += 1
+                    self._next_attempt = self._clock() + min(_MAX_BACKOFF, 2.0**self._failures)
+                    log.warning(
+                        "early token renewal failed (%s); using the current token until it expires", exc
+                    )
+                    return token
+                raise
             self.store.save(new)  # persist before use (TOK-06)
             self._token = new
+            self._failures = 0
+            self._next_attempt = 0.0
             return new
 
     def renew_if_current(self, access_token: str) -> Token:
@@ -86,11 +173,8 @@ class TokenManager:
         with self._lock:
             current = self._token
             if current is None or current.access_token == access_token:
-                new = self._renew(current)
-                self.store.save(new)
-                self._token = new
-            assert self._token is not None
-            return self._token
+                return self._renew_locked(current, keep_if_valid=False, stale=access_token)
+            return current
 
     def set(self, token: Token) -> None:
         """Install a token obtained elsewhere (login, `initial_token_data`) and persist it."""

@@ -181,13 +181,17 @@ class TokenValidator:
         except jwt.InvalidSignatureError:
             raise _invalid("token signature is invalid", "bad signature", file=self._file) from None
         except jwt.MissingRequiredClaimError as exc:
-            raise _invalid(f"token lacks the `{exc.claim}` claim", f"missing {exc.claim}", file=self._file) from None
+            raise _invalid(
+                f"token lacks the `{exc.claim}` claim", f"missing {exc.claim}", file=self._file
+            ) from None
         except jwt.InvalidAudienceError:
             raise _invalid(
                 f"token audience is not one of {list(self.audiences)}", "wrong audience", file=self._file
             ) from None
         except jwt.PyJWTError as exc:
-            raise _invalid(f"token rejected ({type(exc).__name__})", "invalid token", file=self._file) from None
+            raise _invalid(
+                f"token rejected ({type(exc).__name__})", "invalid token", file=self._file
+            ) from None
         self._check_claims(claims)
         if required_scopes is not None:
             self._check_scopes(claims, frozenset(required_scopes))

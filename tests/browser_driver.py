@@ -45,7 +45,9 @@ TIMEOUT = 10.0
 def _with_query(url: str, change: dict[str, str | None]) -> str:
     """`url` with query parameters replaced (or removed, for None values)."""
     parts = urlsplit(url)
-    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in change]
+    query = [
+        (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in change
+    ]
     query += [(key, value) for key, value in change.items() if value is not None]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
