@@ -127,6 +127,7 @@ class OidcAuthClient(AuthClient):
 
     uses_tokens = True
     client_auth_method: ClassVar[str] = "none"  # "none" | "client_secret" | "private_key_jwt"
+    _client_auth: ClientAuth | None = None  # built on first use: a private key is parsed once per client
 
     def endpoint(self, key: str) -> str:
         """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
@@ -134,6 +135,11 @@ class OidcAuthClient(AuthClient):
 
     def client_auth(self) -> ClientAuth:
         """How this client authenticates at the token endpoint (a new JWT assertion per request)."""
+        if self._client_auth is None:  # a race only builds an equal object twice
+            self._client_auth = self._make_client_auth()
+        return self._client_auth
+
+    def _make_client_auth(self) -> ClientAuth:
         client_id = str(self._config.client_id)
         if self.client_auth_method == "client_secret":
             method = getattr(self._config, "client_auth_method", None) or "client_secret_basic"

@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ._clients import OidcAuthClient
 from ._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError, StorageError
-from ._loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener
+from ._loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener, is_loopback_uri
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
 
@@ -110,12 +110,15 @@ class _AuthCodeClient(OidcAuthClient):
     ) -> Token:
         """Log the user in through the browser (loopback listener) or the terminal prompt.
 
+        The browser is used when allowed and the redirect URI is a loopback one; else the prompt, if allowed.
+
         `requested_scopes` / `requested_audiences` replace the profile's `scopes` / `audiences`; `extra` adds
         authorization request parameters (never PKCE, state, nonce, client_id or redirect_uri); `timeout`
         bounds the wait for the browser's redirect, in seconds.
         """
         params = self._request_params(requested_scopes, requested_audiences, extra)
-        if allow_open_browser:
+        listen_on = self.config.local_redirect_uri or self.config.redirect_uri
+        if allow_open_browser and (is_loopback_uri(listen_on) or not allow_tty_prompt):
             return self._browser_login(params, timeout=timeout, allow_tty_prompt=allow_tty_prompt)
         if allow_tty_prompt:
             return self._tty_login(params)

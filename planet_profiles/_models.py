@@ -12,8 +12,9 @@ Keys planet-profiles adds (planet-auth ignores them):
 - `allowed_issuer_hosts` (OIDC types): pins the auth server; every URL key in `PINNED_URL_KEYS` must point at
   one of these hosts (SECURITY DISC-02).
 - `client_auth_method` (`_secret` types): `client_secret_basic` (default) or `client_secret_post`.
-- `jwt_assertion_audience`, `jwt_signing_alg` (`_pubkey` types): the private_key_jwt assertion's `aud`
-  (default: the token endpoint) and algorithm (default: from the key, RS256 for RSA, ES256 for P-256).
+- `jwt_assertion_audience`, `jwt_signing_alg`, `jwt_assertion_kid` (`_pubkey` types): the private_key_jwt
+  assertion's `aud` (default: the token endpoint), algorithm (default: from the key, RS256 for RSA, ES256
+  for P-256) and `kid` header (default: none; it must equal the `kid` registered at the server).
 
 `parse_config` turns a mapping into the right model or raises `ConfigError` listing every problem.
 """
@@ -217,6 +218,11 @@ class PrivateKeyJwtAuth(OidcClientConfig):
     client_privkey_password: Secret | None = Field(default=None, description="Password of the private key.")
     jwt_assertion_audience: NonEmpty | None = Field(
         default=None, description="`aud` of the client assertion; default: the token endpoint."
+    )
+    jwt_assertion_kid: NonEmpty | None = Field(
+        default=None,
+        description="`kid` header of the client assertion: the key id registered at the server. Default: "
+        "none (the server tries each registered key); a `kid` the server does not know fails.",
     )
     jwt_signing_alg: Literal["RS256", "PS256", "ES256"] | None = Field(
         default=None,

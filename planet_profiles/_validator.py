@@ -146,7 +146,9 @@ class TokenValidator:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise _invalid("not a JWT (malformed header)", "malformed token", file=self._file) from None
+            raise _invalid(
+                "not a JWT, or a malformed or unsupported header", "malformed token", file=self._file
+            ) from None
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
             raise _invalid(

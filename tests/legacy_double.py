@@ -64,7 +64,7 @@ class LegacyDouble:
         self.fault: str | None = None
         self._secret = secrets.token_bytes(32)  # the "server" HMAC key; clients never see it
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

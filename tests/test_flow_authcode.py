@@ -429,6 +429,24 @@ def test_browser_failure_falls_back_to_the_prompt(
 
 
 @pytest.mark.integration
+def test_a_non_loopback_redirect_uri_goes_to_the_prompt(
+    devserver: DevServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("builtins.input", lambda *args: "")
+    web = {"redirect_uri": "https://app.example.com/callback", "local_redirect_uri": None}
+    config = {key: value for key, value in {**authcode_config(devserver), **web}.items() if value}
+    client = planet_profiles.from_config(config, profile_name="web", save_token_file=False).auth_client()
+
+    with pytest.raises(LoginRequiredError, match="no code or URL"):
+        client.login(allow_open_browser=True, allow_tty_prompt=True)
+    assert "redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback" in capsys.readouterr().err
+
+    with pytest.raises(AuthError, match="not a loopback") as caught:
+        client.login(allow_open_browser=True)
+    assert caught.value.key == "redirect_uri"
+
+
+@pytest.mark.integration
 def test_empty_answer_at_the_prompt(devserver: DevServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("builtins.input", lambda *args: "")
 

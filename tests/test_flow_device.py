@@ -269,7 +269,8 @@ def test_access_denied_is_a_typed_error_and_saves_nothing(devserver: DevServer, 
     with pytest.raises(OAuthError) as caught:
         ctx.device_login_complete(info)
 
-    assert caught.value.error == "access_denied" and isinstance(caught.value, planet_profiles.AccessDeniedError)
+    assert isinstance(caught.value, planet_profiles.AccessDeniedError)
+    assert caught.value.error == "access_denied"
     assert "denied" in str(caught.value) and "device_login_initiate" in str(caught.value)
     assert not (hermetic_env / ".planet" / "dev-device-secret" / "token.json").exists()
     assert ctx.token_manager is not None and ctx.token_manager.cached() is None
@@ -289,7 +290,8 @@ def test_local_expiry_stops_polling(devserver: DevServer) -> None:
     # polls at +5 s and +10 s; a third at +15 s would be after the code expired (+12 s)
     assert fake.sleeps == [5.0, 5.0]
     assert device_polls(devserver) == (2, 2)
-    assert caught.value.error == "expired_token" and isinstance(caught.value, planet_profiles.ExpiredTokenError)
+    assert isinstance(caught.value, planet_profiles.ExpiredTokenError)
+    assert caught.value.error == "expired_token"
     assert caught.value.status_code is None  # decided locally
     assert "expired" in str(caught.value)
 
@@ -306,7 +308,8 @@ def test_expired_token_from_the_server_is_a_typed_error() -> None:
     client.token_request = token_request  # type: ignore[method-assign]
     with pytest.raises(OAuthError) as caught:
         client.device_login_complete({"device_code": "dc", "expires_in": 600})
-    assert caught.value.error == "expired_token" and isinstance(caught.value, planet_profiles.ExpiredTokenError)
+    assert isinstance(caught.value, planet_profiles.ExpiredTokenError)
+    assert caught.value.error == "expired_token"
     assert caught.value.status_code == 400
     assert caught.value.file == "profile.json"
     assert "expired at the server" in str(caught.value)
