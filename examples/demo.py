@@ -5,7 +5,8 @@
 3. write a client-credentials profile into a team-repo checkout, only its secret encrypted by sops,
 4. validate the encrypted file with no key at hand (what pre-commit and CI do),
 5. load it through the seed API `PlanetAuthFactory.initialize_auth_client_context` (decrypted in memory),
-6. call the protected API with requests, httpx and httpx async.
+6. call the protected API with requests, httpx and httpx async,
+7. log in with an interactive profile (device code, RFC 8628), approved by the demo itself as the user.
 
 Everything is written below `.demo/` (its own HOME, so your `~/.planet` is never touched).
 """
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
 sys.path.insert(0, str(REPO / "devserver"))
 
+from headless import approve_device  # noqa: E402
 from launch import start_devserver  # noqa: E402
 
 
@@ -62,7 +64,7 @@ def main() -> int:
         (team_repo / ".sops.yaml").write_text(
             "creation_rules:\n"
             "  - path_regex: auth_client\\.sops\\.json$\n"
-            "    encrypted_regex: '^(client_secret|client_privkey|client_privkey_password|password|api_key)$'\n"
+            f"    encrypted_regex: '{planet_profiles.ENCRYPTED_REGEX}'\n"
             f"    age: {identity.to_public()}\n"
         )
         profile = {
@@ -95,7 +97,8 @@ def main() -> int:
         auth_ctx = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context(
             auth_profile_opt="demo-service"
         )
-        print(f"    profile: {auth_ctx.profile_name()}  from {auth_ctx.location.origin if auth_ctx.location else '?'}")
+        origin = auth_ctx.location.origin if auth_ctx.location else "?"
+        print(f"    profile: {auth_ctx.profile_name()}  from {origin}")
         print(f"    client:  {auth_ctx.auth_client().__class__.__name__}")
         print(f"    ready:   {auth_ctx.request_authenticator_is_ready()}")
 
@@ -118,7 +121,31 @@ def main() -> int:
         print(f"    token saved at: {auth_ctx.token_file_path()}")
         if answer.status_code != 200 or not answer.json().get("ok"):
             return 1
-        print("\nDemo finished: the protected API accepted the profile's token.")
+
+        step(7, "An interactive profile: device-code login (the demo plays the user and approves it)")
+        device_ctx = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context_from_custom_config(
+            client_config={
+                "client_type": "oidc_device_code",
+                "auth_server": server.issuer,
+                "client_id": "device-public",
+                "scopes": ["openid", "offline_access", "api.read"],
+            },
+            profile_name="demo-user",
+            save_token_file=True,
+            save_profile_config=True,
+        )
+        print(f"    ready before login: {device_ctx.request_authenticator_is_ready()}")
+        info = device_ctx.device_login_initiate()
+        print(f"    visit {info['verification_uri']} and enter the code {info['user_code']}")
+        approve_device(verification_uri=info["verification_uri"], user_code=info["user_code"])
+        print("    (approved in the dev server's browser pages)")
+        credential = device_ctx.device_login_complete(info)
+        print(f"    logged in; token saved at {credential.path()}")
+        answer = requests.get(server.hello_url, auth=device_ctx.request_authenticator(), timeout=10)
+        print(f"    requests:    HTTP {answer.status_code} {answer.text.strip()}")
+        if answer.status_code != 200 or not answer.json().get("ok"):
+            return 1
+        print("\nDemo finished: the protected API accepted the tokens of both profiles.")
         return 0
 
 

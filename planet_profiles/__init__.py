@@ -31,7 +31,8 @@ _WHERE: dict[str, str] = {
     "ProfileNameError": _ERRORS,
     "ProfileNotFoundError": _ERRORS,
     "RequestAuthenticator": "planet_profiles._authenticator",
-    "SECRET_KEYS": "planet_profiles._store",
+    "ENCRYPTED_REGEX": "planet_profiles._contract",
+    "SECRET_KEYS": "planet_profiles._contract",
     "Sops": "planet_profiles._sops",
     "SopsError": _ERRORS,
     "SopsFileMissingError": _ERRORS,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._authenticator import RequestAuthenticator
     from ._clients import AuthClient
     from ._context import AuthContext
+    from ._contract import ENCRYPTED_REGEX, SECRET_KEYS
     from ._errors import (
         AccessDeniedError,
         AuthError,
@@ -108,6 +110,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._models import CLIENT_TYPES, parse_config
     from ._sops import Sops
     from ._sources import explain_selection, resolve_source
-    from ._store import SECRET_KEYS, ProfileLocation, find_profile, list_profiles
+    from ._store import ProfileLocation, find_profile, list_profiles
     from ._tokens import Token
     from ._validate import validate_document, validate_file

@@ -31,18 +31,18 @@ import secrets
 import sys
 import threading
 import time
-import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ._clients import OidcAuthClient
-from ._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError, StorageError
-from ._loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener, is_loopback_uri
+from ._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
+
+if TYPE_CHECKING:
+    from ._loopback import CallbackListener
 
 __all__ = [
     "AuthCodeAuthClient",
@@ -55,7 +55,6 @@ log = logging.getLogger("planet_profiles.authcode")
 
 _VERIFIER_BYTES = 48  # 64 base64url characters, within RFC 7636 §4.1's 43..128
 _STATE_BYTES = 24  # 192 bits (SEC-02 asks for at least 128)
-_ACK_FILE_LIMIT = 1 << 20
 _POLL = 0.05
 # Authorization request parameters that `extra` cannot override (RFC 6749 §4.1.1, RFC 7636 §4.3).
 _RESERVED = frozenset(
@@ -116,6 +115,8 @@ class _AuthCodeClient(OidcAuthClient):
         authorization request parameters (never PKCE, state, nonce, client_id or redirect_uri); `timeout`
         bounds the wait for the browser's redirect, in seconds.
         """
+        from ._loopback import is_loopback_uri  # http.server: imported only for logins
+
         params = self._request_params(requested_scopes, requested_audiences, extra)
         listen_on = self.config.local_redirect_uri or self.config.redirect_uri
         if allow_open_browser and (is_loopback_uri(listen_on) or not allow_tty_prompt):
@@ -225,35 +226,14 @@ class _AuthCodeClient(OidcAuthClient):
 
     # --- browser + loopback listener -----------------------------------------------------------------------
 
-    def _acknowledgement(self) -> str:
-        """The page shown after the callback: the profile's HTML, its file, or the built-in page."""
-        inline = getattr(self.config, "authorization_callback_acknowledgement", None)
-        if inline:
-            return str(inline)
-        name = getattr(self.config, "authorization_callback_acknowledgement_file", None)
-        if not name:
-            return DEFAULT_ACKNOWLEDGEMENT
-        path = Path(str(name)).expanduser()
-        if not path.is_absolute() and self.file and Path(self.file).is_file():
-            path = Path(self.file).parent / path
-        key = "authorization_callback_acknowledgement_file"
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(_ACK_FILE_LIMIT + 1)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot read {path}: {exc.strerror}", file=self.file, key=key, hint="Fix or remove the key"
-            ) from None
-        if len(data) > _ACK_FILE_LIMIT:
-            raise StorageError(f"{path} is larger than 1 MiB", file=self.file, key=key)
-        return data.decode("utf-8", errors="replace")
-
     def _browser_login(self, params: Mapping[str, str], *, timeout: float, allow_tty_prompt: bool) -> Token:
+        from ._loopback import CallbackListener, acknowledgement_page
+
         uri = self.config.local_redirect_uri or self.config.redirect_uri
         attempt = _Attempt()
         check = self._callback_checker(attempt, self._iss_required())
         key = "local_redirect_uri" if self.config.local_redirect_uri else "redirect_uri"
-        page = self._acknowledgement()
+        page = acknowledgement_page(self.config, file=self.file)
         with CallbackListener(uri, handle=check, page=page, key=key, file=self.file) as listener:
             redirect_uri = listener.redirect_uri
             url = self._authorize_url(params, attempt, redirect_uri)
@@ -363,6 +343,8 @@ def _open_browser(url: str) -> Callable[[], bool | None]:
     `webbrowser` waits for a `BROWSER` command line (`cmd %s`) to exit, and that command may be the one that
     delivers the redirect to the listener, so it must not block the wait for it.
     """
+    import webbrowser
+
     result: list[bool] = []
 
     def run() -> None:

@@ -19,13 +19,20 @@ from urllib.parse import urlsplit
 from . import _http
 from ._errors import DiscoveryError, OAuthError, ProfileError
 
-__all__ = ["JwksCache", "key_fits_alg"]
+__all__ = ["JwksCache", "invalid_token", "key_fits_alg"]
 
 log = logging.getLogger("planet_profiles.validator")
 
 # JWA (RFC 7518 §3.1) algorithm family -> the JWK key type it needs (and the curve, for ECDSA §3.4).
 _FAMILY_KTY = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 _ES_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+
+
+def invalid_token(message: str, description: str, *, file: str | None = None) -> OAuthError:
+    """A token the service must refuse: RFC 6750 §3.1 `invalid_token`, HTTP 401."""
+    return OAuthError(
+        message, error="invalid_token", error_description=description, status_code=401, file=file
+    )
 
 
 def key_fits_alg(jwk: Mapping[str, Any], alg: str) -> bool:
@@ -102,11 +109,9 @@ class JwksCache:
                 index = self._select(kid, alg)
             if index is None:
                 which = f"kid {kid!r}" if kid is not None else "no `kid` and not exactly one key"
-                raise OAuthError(
+                raise invalid_token(
                     f"token signed with {which} for {alg}: no such signing key at {self.uri}",
-                    error="invalid_token",
-                    error_description="unknown signing key",
-                    status_code=401,
+                    "unknown signing key",
                     file=self._file,
                 )
             built = self._built.get((index, alg))
@@ -128,11 +133,9 @@ class JwksCache:
         try:
             return jwt.PyJWK(self._keys[index], algorithm=alg).key
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
-            raise OAuthError(
+            raise invalid_token(
                 f"the signing key for {alg} at {self.uri} is malformed",
-                error="invalid_token",
-                error_description="unusable signing key",
-                status_code=401,
+                "unusable signing key",
                 file=self._file,
             ) from None
 

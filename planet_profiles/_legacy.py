@@ -154,40 +154,36 @@ class PlanetLegacyAuthClient(AuthClient):
                 key="legacy_auth_endpoint",
                 hint="Check `legacy_auth_endpoint` in the profile, or try again later",
             )
-        jwt_text = self._token_from(resp, host)
-        return legacy_token(self._api_key_from(jwt_text, host), jwt_text)
+        return self._credential_from(resp, host)
 
-    def _token_from(self, resp: _http.HttpResponse, host: str) -> str:
+    def _credential_from(self, resp: _http.HttpResponse, host: str) -> Token:
+        """The API key out of `{"token": "<JWT>"}`; the JWT is kept as planet-auth keeps it."""
+        import jwt
+
         try:
             payload = resp.json()
         except (ValueError, UnicodeDecodeError):
             payload = None
         token = payload.get("token") if isinstance(payload, Mapping) else None
         if not isinstance(token, str) or not token:
-            raise OAuthError(
-                f"legacy login at {host} returned no `token` in a JSON object",
-                status_code=resp.status,
-                file=self._file,
-                key="legacy_auth_endpoint",
-            )
-        return token
-
-    def _api_key_from(self, token: str, host: str) -> str:
-        import jwt
-
-        try:
-            # Signed with Planet's HMAC key, which clients never have: read, not verified (see module doc).
-            claims = jwt.decode(token, options={"verify_signature": False})  # nosemgrep
-        except jwt.PyJWTError:
-            claims = None
-        api_key = claims.get("api_key") if isinstance(claims, dict) else None
-        if not isinstance(api_key, str) or not api_key:
-            raise OAuthError(
-                f"legacy login at {host} returned a token without an `api_key`",
-                file=self._file,
-                key="legacy_auth_endpoint",
-            )
-        return api_key
+            problem = "no `token` in a JSON object"
+        else:
+            try:
+                # Signed with Planet's HMAC key, which clients never have: read, not verified (module doc).
+                claims = jwt.decode(token, options={"verify_signature": False})  # nosemgrep
+            except jwt.PyJWTError:
+                claims = None
+            api_key = claims.get("api_key") if isinstance(claims, dict) else None
+            if isinstance(api_key, str) and api_key:
+                return legacy_token(api_key, token)
+            problem = "a token without an `api_key`"
+        raise OAuthError(
+            f"legacy login at {host} returned {problem}",
+            status_code=resp.status,
+            file=self._file,
+            key="legacy_auth_endpoint",
+            hint="Check `legacy_auth_endpoint` in the profile: it must be Planet's legacy login endpoint",
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_type={self.client_type!r}, endpoint={self.endpoint!r})"

@@ -18,10 +18,10 @@ from . import _store
 from ._builtins import builtin_config, default_for_client_type
 from ._clients import make_client
 from ._context import AuthContext
+from ._contract import SECRET_KEYS
 from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
 from ._session import TokenManager
 from ._sources import ENV_CLIENT_ID, Source, resolve_source
-from ._store import SECRET_KEYS
 from ._tokens import FileTokenStore, MemoryTokenStore, SopsTokenStore, Token, TokenStore
 
 if TYPE_CHECKING:

@@ -21,13 +21,14 @@ import socketserver
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from ._errors import AuthError
+from ._errors import AuthError, StorageError
 
-__all__ = ["DEFAULT_ACKNOWLEDGEMENT", "CallbackListener", "is_loopback_uri"]
+__all__ = ["DEFAULT_ACKNOWLEDGEMENT", "CallbackListener", "acknowledgement_page", "is_loopback_uri"]
 
 log = logging.getLogger("planet_profiles.loopback")
 
@@ -58,7 +59,34 @@ _FAILURE_PAGE = """<!DOCTYPE html>
 
 _LOOPBACK_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
 _RESPONSE_KEYS = ("code", "error", "state")
+_PAGE_LIMIT = 1 << 20
 _CONNECTION_TIMEOUT = 10.0  # seconds an idle connection (e.g. a browser's pre-connect) may hold a thread
+
+
+def acknowledgement_page(config: Any, *, file: str | None = None) -> str:
+    """The page shown after the callback: `authorization_callback_acknowledgement` (HTML), else the file
+    `authorization_callback_acknowledgement_file` (`~` expanded; relative to the profile file's directory),
+    else `DEFAULT_ACKNOWLEDGEMENT`. It is shown as is: it cannot show the code."""
+    inline = getattr(config, "authorization_callback_acknowledgement", None)
+    if inline:
+        return str(inline)
+    name = getattr(config, "authorization_callback_acknowledgement_file", None)
+    if not name:
+        return DEFAULT_ACKNOWLEDGEMENT
+    path = Path(str(name)).expanduser()
+    if not path.is_absolute() and file and Path(file).is_file():
+        path = Path(file).parent / path
+    key = "authorization_callback_acknowledgement_file"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(_PAGE_LIMIT + 1)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot read {path}: {exc.strerror}", file=file, key=key, hint="Fix the path or remove the key"
+        ) from None
+    if len(data) > _PAGE_LIMIT:
+        raise StorageError(f"{path} is larger than 1 MiB", file=file, key=key, hint="Use a smaller page")
+    return data.decode("utf-8", errors="replace")
 
 
 def is_loopback_uri(uri: str) -> bool:

@@ -37,8 +37,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from planet_profiles import _validate as v
+from planet_profiles._contract import SECRET_KEYS
 from planet_profiles._errors import ConfigError, Problem
-from planet_profiles._validate import SECRET_KEYS, KeyRule
+from planet_profiles._validate import KeyRule
 
 __all__ = [
     "CLIENT_TYPES",

@@ -31,15 +31,6 @@ __all__ = [
     "token_request",
 ]
 
-ENDPOINT_KEYS = (
-    "token_endpoint",
-    "authorization_endpoint",
-    "device_authorization_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-    "jwks_endpoint",
-)
 _DISCOVERY_TTL = 3600.0
 _cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()

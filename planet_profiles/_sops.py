@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._atomic import atomic_write
+from ._contract import ENCRYPTED_REGEX
 from ._errors import (
     SopsError,
     SopsFileMissingError,
@@ -40,15 +41,9 @@ from ._errors import (
     StorageError,
 )
 
-__all__ = ["DEFAULT_ENCRYPTED_REGEX", "SECRET_KEYS", "Sops", "default_sops"]
+__all__ = ["Sops", "default_sops"]
 
 log = logging.getLogger(__name__)
-
-SECRET_KEYS = ("client_secret", "client_privkey", "client_privkey_password", "password", "api_key")
-"""The profile keys whose values are secret: encrypted in `auth_client.sops.json`, banned elsewhere."""
-
-DEFAULT_ENCRYPTED_REGEX = "^(" + "|".join(SECRET_KEYS) + ")$"
-"""sops `encrypted_regex` that encrypts the secret keys only, so reviewers read every other field."""
 
 BINARY_ENV = "PL_SOPS_BINARY"
 _JSON = ("--input-type", "json", "--output-type", "json")
@@ -141,7 +136,7 @@ class Sops:
         config: PathLike | None = None,
         age_recipients: Sequence[str] = (),
         pgp_fingerprints: Sequence[str] = (),
-        encrypted_regex: str | None = DEFAULT_ENCRYPTED_REGEX,
+        encrypted_regex: str | None = ENCRYPTED_REGEX,
     ) -> bytes:
         """Encrypt `data` (a JSON object) for the file `path` and return the ciphertext; nothing is written.
 
@@ -177,7 +172,7 @@ class Sops:
         config: PathLike | None = None,
         age_recipients: Sequence[str] = (),
         pgp_fingerprints: Sequence[str] = (),
-        encrypted_regex: str | None = DEFAULT_ENCRYPTED_REGEX,
+        encrypted_regex: str | None = ENCRYPTED_REGEX,
     ) -> None:
         """Encrypt `data` from memory and write the ciphertext atomically to `path` (mode `0600`).
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._atomic import atomic_write, ensure_private_dir
+from ._contract import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
 
 if TYPE_CHECKING:
@@ -38,9 +39,6 @@ __all__ = [
     "user_profiles_dir",
 ]
 
-ENCRYPTED_FILE = "auth_client.sops.json"
-PLAIN_FILE = "auth_client.json"
-SECRET_KEYS = ("client_secret", "client_privkey", "client_privkey_password", "password", "api_key")
 ENV_PROFILE = "PL_AUTH_PROFILE"
 ENV_PROFILE_PATH = "PL_AUTH_PROFILE_PATH"
 

@@ -26,31 +26,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from planet_profiles._contract import ENCRYPTED_REGEX, ENDPOINT_KEYS, SECRET_KEYS
 from planet_profiles._errors import Problem
 from planet_profiles._schema import index_path, schema_path
 
 __all__ = [
-    "ENCRYPTED_REGEX",
     "ENC_PATTERN",
-    "SECRET_KEYS",
     "parse_json",
     "validate_document",
     "validate_file",
 ]
 
 # ---------------------------------------------------------------- vocabulary shared with _models
-
-SECRET_KEYS: tuple[str, ...] = (
-    "client_secret",
-    "client_privkey",
-    "client_privkey_password",
-    "password",
-    "api_key",
-)
-"""Keys whose values are secrets: never in plaintext files, messages, `repr` or logs."""
-
-ENCRYPTED_REGEX = "^(" + "|".join(SECRET_KEYS) + ")$"
-"""The sops `encrypted_regex` of a profile repo: exactly the secret keys are encrypted."""
 
 ENC_PATTERN = re.compile(
     r"^ENC\[AES256_GCM,data:(?P<data>[A-Za-z0-9+/=]*),iv:(?P<iv>[A-Za-z0-9+/=]+),"
@@ -78,15 +65,6 @@ PATTERN_HINTS = {
     VISIBLE_ASCII_PATTERN: "a non-empty value of visible ASCII characters without spaces",
 }
 
-ENDPOINT_KEYS = (
-    "token_endpoint",
-    "authorization_endpoint",
-    "device_authorization_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-    "jwks_endpoint",
-)
 """Endpoint overrides of the OIDC types; each takes precedence over OIDC discovery."""
 
 PINNED_URL_KEYS = ("auth_server", "issuer", *ENDPOINT_KEYS)

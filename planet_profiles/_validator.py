@@ -11,6 +11,7 @@ holds the token or a claim value beyond the issuer and key id.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,8 +19,9 @@ from typing import Any
 
 from . import _http
 from ._clients import AuthClient
-from ._errors import ConfigError, OAuthError, UnsupportedOperationError
+from ._errors import ConfigError, DiscoveryError, OAuthError, UnsupportedOperationError
 from ._jwks import JwksCache
+from ._jwks import invalid_token as _invalid
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
 
@@ -36,12 +38,6 @@ DEFAULT_ALGORITHMS = ("RS256", "PS256", "ES256")
 _ASYMMETRIC = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
-
-
-def _invalid(message: str, description: str, *, file: str | None = None) -> OAuthError:
-    return OAuthError(
-        message, error="invalid_token", error_description=description, status_code=401, file=file
-    )
 
 
 def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
@@ -133,7 +129,12 @@ class TokenValidator:
     def _discovered_jwks_uri(self, where: _IssuerConfig) -> str:
         uri = discover(where, file=self._file).get("jwks_uri")
         if not isinstance(uri, str) or not uri:
-            raise _invalid(f"the metadata of {self.issuer} has no `jwks_uri`", "no keys", file=self._file)
+            raise DiscoveryError(
+                f"the metadata of {self.issuer} has no `jwks_uri`",
+                file=self._file,
+                key="jwks_endpoint",
+                hint="Set `jwks_endpoint` in the profile",
+            )
         return uri
 
     def validate(self, token: str, *, required_scopes: Iterable[str] | None = None) -> dict[str, Any]:
@@ -277,19 +278,21 @@ class OidcClientValidatorAuthClient(AuthClient):
     def __init__(self, config: Any, *, file: str | None = None) -> None:
         super().__init__(config, file=file)
         self._validator: TokenValidator | None = None
+        self._lock = threading.Lock()
 
     def validator(self) -> TokenValidator:
         """The `TokenValidator` of this profile (built once; its key cache lives as long as the client)."""
-        if self._validator is None:
-            config = self._config
-            self._validator = TokenValidator(
-                str(config.issuer or config.auth_server),
-                config.audiences or (),
-                jwks_uri=config.jwks_endpoint,
-                auth_server=str(config.auth_server),
-                file=self._file,
-            )
-        return self._validator
+        with self._lock:
+            if self._validator is None:
+                config = self._config
+                self._validator = TokenValidator(
+                    str(config.issuer or config.auth_server),
+                    config.audiences or (),
+                    jwks_uri=config.jwks_endpoint,
+                    auth_server=str(config.auth_server),
+                    file=self._file,
+                )
+            return self._validator
 
     def validate_access_token(
         self, token: str, required_scopes: Iterable[str] | None = None

@@ -32,11 +32,10 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "devserver"))
 
 import requests  # noqa: E402
-
-from tests._interactive import InteractionError, complete_browser_login  # noqa: E402
+from headless import InteractionError, complete_browser_login  # noqa: E402
 
 MODES = ("approve", "deny", "tamper-state", "drop-iss", "stray")
 TIMEOUT = 10.0

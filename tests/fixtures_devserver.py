@@ -23,6 +23,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "devserver"))
 
+from headless import (  # noqa: E402
+    InteractionError,
+    approve_device,
+    complete_browser_login,
+    follow_browser_login,
+)
 from launch import (  # noqa: E402
     DEVICE_CODE_GRANT,
     DevClient,
@@ -37,6 +43,10 @@ __all__ = [
     "DevServer",
     "DevServerError",
     "DevServerFactory",
+    "InteractionError",
+    "approve_device",
+    "complete_browser_login",
+    "follow_browser_login",
     "start_devserver",
 ]
 

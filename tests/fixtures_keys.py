@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from planet_profiles._sops import DEFAULT_ENCRYPTED_REGEX, Sops
+from planet_profiles._contract import ENCRYPTED_REGEX
+from planet_profiles._sops import Sops
 
 PROFILE_FILE = "auth_client.sops.json"
 
@@ -114,7 +115,7 @@ def write_sops_yaml(
     recipients: Sequence[str],
     *,
     path_regex: str = r"auth_client\.sops\.json$",
-    encrypted_regex: str = DEFAULT_ENCRYPTED_REGEX,
+    encrypted_regex: str = ENCRYPTED_REGEX,
 ) -> Path:
     """Write `directory/.sops.yaml` with one creation rule for `recipients` (age); return its path."""
     directory.mkdir(parents=True, exist_ok=True)

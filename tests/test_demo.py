@@ -22,3 +22,4 @@ def test_demo_runs_end_to_end() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"ok":true' in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("Demo finished")
+    assert result.stdout.count("HTTP 200") == 4  # client credentials: requests, httpx, async; device login

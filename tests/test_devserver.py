@@ -22,8 +22,15 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from tests._interactive import approve_device, complete_browser_login, follow_browser_login
-from tests.fixtures_devserver import DEVICE_CODE_GRANT, DevClient, DevServer, DevServerFactory
+from tests.fixtures_devserver import (
+    DEVICE_CODE_GRANT,
+    DevClient,
+    DevServer,
+    DevServerFactory,
+    approve_device,
+    complete_browser_login,
+    follow_browser_login,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -30,9 +30,8 @@ import planet_auth_utils
 import planet_profiles
 from planet_profiles import AuthContext, AuthError, LoginRequiredError, OAuthError, StorageError
 from planet_profiles._flow_authcode import _Attempt, pkce_challenge
-from planet_profiles._loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener
-from tests._interactive import complete_browser_login
-from tests.fixtures_devserver import DevServer
+from planet_profiles._loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener, acknowledgement_page
+from tests.fixtures_devserver import DevServer, complete_browser_login
 
 DRIVER = Path(__file__).resolve().with_name("browser_driver.py")
 SCOPES = ["openid", "offline_access", "api.read"]
@@ -263,7 +262,7 @@ def test_an_unreadable_acknowledgement_file_names_the_key(tmp_path: Path) -> Non
     client = offline_client(authorization_callback_acknowledgement_file=str(tmp_path / "missing.html"))
 
     with pytest.raises(StorageError, match="missing.html") as caught:
-        client._acknowledgement()
+        acknowledgement_page(client.config, file=client.file)
 
     assert caught.value.key == "authorization_callback_acknowledgement_file"
 

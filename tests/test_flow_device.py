@@ -36,8 +36,7 @@ from planet_profiles._flow_device import (
     render_qr,
 )
 from planet_profiles._http import HttpResponse
-from tests._interactive import approve_device
-from tests.fixtures_devserver import DevServer, DevServerFactory
+from tests.fixtures_devserver import DevServer, DevServerFactory, approve_device
 
 SCOPES = ["openid", "offline_access", "api.read"]
 CLIENT_TYPES = {

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planet_profiles._contract import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._errors import (
     SopsError,
     SopsFileMissingError,
@@ -29,7 +30,7 @@ from planet_profiles._errors import (
     SopsTimeoutError,
     StorageError,
 )
-from planet_profiles._sops import DEFAULT_ENCRYPTED_REGEX, SECRET_KEYS, Sops, default_sops
+from planet_profiles._sops import Sops, default_sops
 from tests.fixtures_keys import AgeKey, make_encrypted_profile
 
 pytestmark = pytest.mark.integration
@@ -88,7 +89,7 @@ def test_round_trip_encrypts_only_secret_keys(encrypted: Path, use_age_key: AgeK
     assert document["nested"]["note"] == "clear"
     assert ENC.match(document["client_secret"])
     assert ENC.match(document["nested"]["password"])
-    assert document["sops"]["encrypted_regex"] == DEFAULT_ENCRYPTED_REGEX
+    assert document["sops"]["encrypted_regex"] == ENCRYPTED_REGEX
     assert document["sops"]["age"][0]["recipient"] == use_age_key.recipient
     assert SECRET not in encrypted.read_text()
     assert stat.S_IMODE(encrypted.stat().st_mode) == 0o600
@@ -97,8 +98,8 @@ def test_round_trip_encrypts_only_secret_keys(encrypted: Path, use_age_key: AgeK
 
 def test_default_regex_covers_every_secret_key() -> None:
     for key in SECRET_KEYS:
-        assert re.match(DEFAULT_ENCRYPTED_REGEX, key)
-    assert not re.match(DEFAULT_ENCRYPTED_REGEX, "client_secret_x")
+        assert re.match(ENCRYPTED_REGEX, key)
+    assert not re.match(ENCRYPTED_REGEX, "client_secret_x")
 
 
 def test_decrypt_bytes_from_memory(encrypted: Path, use_age_key: AgeKey) -> None:
@@ -157,7 +158,7 @@ def test_sops_yaml_found_from_target_directory(
     Sops().encrypt(PROFILE, target, encrypted_regex=None)  # keys and regex from the rule
     document = json.loads(target.read_text())
     assert document["sops"]["age"][0]["recipient"] == use_age_key.recipient
-    assert document["sops"]["encrypted_regex"] == DEFAULT_ENCRYPTED_REGEX
+    assert document["sops"]["encrypted_regex"] == ENCRYPTED_REGEX
     assert document["client_id"] == "my-client"
     assert Sops().decrypt(target) == PROFILE
 

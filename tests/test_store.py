@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from planet_profiles import ProfileNameError, ProfileNotFoundError, StorageError, _store
+from planet_profiles import ProfileNameError, ProfileNotFoundError, _store
 
 
 def _profile(root: Path, name: str, filename: str = "auth_client.json", doc: dict | None = None) -> Path:

@@ -16,14 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from planet_profiles._contract import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._errors import ConfigError, Problem
 from planet_profiles._models import CLIENT_TYPES, parse_config
 from planet_profiles._schema import INDEX_FILENAME, generate_schemas
 from planet_profiles._validate import (
     ENC_PATTERN,
-    ENCRYPTED_REGEX,
     PINNED_URL_KEYS,
-    SECRET_KEYS,
     parse_json,
     validate_document,
     validate_file,

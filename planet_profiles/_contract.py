@@ -1,0 +1,33 @@
+"""Names other tools and users depend on: profile file names, the secret keys, sops' `encrypted_regex`, the
+endpoint keys. Defined once here; every stage imports them."""
+
+from __future__ import annotations
+
+__all__ = ["ENCRYPTED_FILE", "ENCRYPTED_REGEX", "ENDPOINT_KEYS", "PLAIN_FILE", "SECRET_KEYS"]
+
+ENCRYPTED_FILE = "auth_client.sops.json"
+PLAIN_FILE = "auth_client.json"
+
+SECRET_KEYS: tuple[str, ...] = (
+    "client_secret",
+    "client_privkey",
+    "client_privkey_password",
+    "password",
+    "api_key",
+)
+"""Keys whose values are secrets: encrypted in `auth_client.sops.json`; never in plaintext files, messages,
+`repr` or logs."""
+
+ENCRYPTED_REGEX = "^(" + "|".join(SECRET_KEYS) + ")$"
+"""The sops `encrypted_regex` of a profile: exactly the secret keys are encrypted, reviewers read the rest."""
+
+ENDPOINT_KEYS: tuple[str, ...] = (
+    "token_endpoint",
+    "authorization_endpoint",
+    "device_authorization_endpoint",
+    "introspection_endpoint",
+    "revocation_endpoint",
+    "userinfo_endpoint",
+    "jwks_endpoint",
+)
+"""Profile keys that override an endpoint found by OIDC discovery."""
