@@ -100,6 +100,7 @@ class TokenManager:
         self._loaded = False
         self._failures = 0
         self._next_attempt = 0.0
+        self._refused_refresh: str | None = None  # a refresh token the server refused (invalid_grant)
 
     def cached(self) -> Token | None:
         """The token in memory (loading the store once), without any network call."""
@@ -116,7 +117,8 @@ class TokenManager:
     def can_renew_silently(self) -> bool:
         """True when a valid token exists or can be had without a user (no network call is made)."""
         token = self.cached()
-        return self.is_fresh(token) or self.client.unattended or bool(token and token.refresh_token)
+        refreshable = token is not None and token.refresh_token not in (None, self._refused_refresh)
+        return self.is_fresh(token) or self.client.unattended or refreshable
 
     def token(self) -> Token:
         """A token that is not due for renewal; renews it (once, under the locks) if needed."""
@@ -195,6 +197,7 @@ class TokenManager:
                 log.debug("refreshing the token of %r", self.client)
                 return self.client.refresh(token)
             except InvalidGrantError:
+                self._refused_refresh = token.refresh_token
                 if not self.client.unattended:
                     raise LoginRequiredError(
                         "the refresh token was refused (expired or revoked)",
