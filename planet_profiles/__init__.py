@@ -24,6 +24,7 @@ _WHERE: dict[str, str] = {
     "ExpiredTokenError": _ERRORS,
     "InvalidGrantError": _ERRORS,
     "LoginRequiredError": _ERRORS,
+    "MultiIssuerValidator": "planet_profiles._validator",
     "OAuthError": _ERRORS,
     "Problem": _ERRORS,
     "ProfileError": _ERRORS,
@@ -45,6 +46,7 @@ _WHERE: dict[str, str] = {
     "StorageError": _ERRORS,
     "Token": "planet_profiles._tokens",
     "TokenFileError": _ERRORS,
+    "TokenValidator": "planet_profiles._validator",
     "TransportError": _ERRORS,
     "UnsupportedOperationError": _ERRORS,
     "find_profile": "planet_profiles._store",
@@ -113,3 +115,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._store import ProfileLocation, find_profile, list_profiles
     from ._tokens import Token
     from ._validate import validate_document, validate_file
+    from ._validator import MultiIssuerValidator, TokenValidator

@@ -47,7 +47,7 @@ class RequestAuthenticator:
     def _install(self) -> str | None:
         assert self._manager is not None
         token = self._manager.token()
-        header = f"Bearer {token.access_token}"
+        header = self._manager.client.authorization(token)
         self._state = (refresh_at(token), header)
         return header
 

@@ -43,7 +43,7 @@ class AuthClient:
     """Base class: a profile config plus the behaviour of its `client_type`."""
 
     client_type: ClassVar[str] = ""
-    uses_tokens: ClassVar[bool] = False  # credentials are tokens from an auth server
+    uses_tokens: bool = False  # credentials are tokens kept by a TokenManager (an instance may opt out)
     unattended: ClassVar[bool] = False  # can obtain a credential without a user (no login needed)
 
     def __init__(self, config: Any, *, file: str | None = None) -> None:
@@ -63,6 +63,10 @@ class AuthClient:
     def static_header(self) -> str | None:
         """The `Authorization` value of clients whose credential never changes (None: no header)."""
         return None
+
+    def authorization(self, token: Token) -> str:
+        """The `Authorization` value for a token of this client (RFC 6750 §2.1; Planet legacy: `api-key`)."""
+        return f"Bearer {token.access_token}"
 
     def login(
         self, *, allow_open_browser: bool = True, allow_tty_prompt: bool = True, **kwargs: Any

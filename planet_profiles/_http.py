@@ -76,7 +76,7 @@ def request(
     method: str,
     url: str,
     *,
-    data: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | bytes | None = None,
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,

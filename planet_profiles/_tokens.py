@@ -32,7 +32,7 @@ __all__ = [
     "recipients_of",
 ]
 
-TOKEN_ENCRYPTED_REGEX = "^(access_token|refresh_token|id_token)$"  # noqa: S105 - key names, not a secret
+TOKEN_ENCRYPTED_REGEX = "^(access_token|refresh_token|id_token|key|jwt)$"  # noqa: S105 - key names, not a secret
 
 
 def fingerprint(secret: str) -> str:
@@ -49,6 +49,8 @@ class Token:
     __slots__ = ("_data",)
 
     def __init__(self, data: Mapping[str, Any], *, file: str | None = None) -> None:
+        if "access_token" not in data and isinstance(data.get("key"), str):
+            data = {**data, "access_token": data["key"]}  # planet-auth's legacy API key file: {"key", "jwt"}
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
             raise TokenFileError(
