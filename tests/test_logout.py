@@ -30,8 +30,8 @@ def _device_session(server: DevServer, name: str = "dev") -> planet_profiles.Aut
     return ctx
 
 
-def test_userinfo_introspect_and_logout(devserver: DevServer, hermetic_env: Path) -> None:
-    ctx = _device_session(devserver)
+def test_userinfo_introspect_and_logout(devserver_factory, hermetic_env: Path) -> None:  # type: ignore[no-untyped-def]
+    ctx = _device_session(devserver_factory(device_interval=1))
     token_file = ctx.token_file_path()
     assert token_file is not None and token_file.exists()
     assert ctx.userinfo()["sub"]

@@ -52,7 +52,7 @@ def _wait_expired(token_file: Path) -> None:
 
 
 def test_rotated_refresh_token_survives_restarts(devserver_factory, hermetic_env: Path) -> None:  # type: ignore[no-untyped-def]
-    server: DevServer = devserver_factory(access_ttl=2)
+    server: DevServer = devserver_factory(access_ttl=2, device_interval=1)
     ctx = _device_profile(hermetic_env, server, "rotating")
     token_file = ctx.token_file_path()
     assert token_file is not None
@@ -76,7 +76,7 @@ def test_rotated_refresh_token_survives_restarts(devserver_factory, hermetic_env
 def test_revoked_refresh_token_is_login_required_and_keeps_files(
     devserver_factory, hermetic_env: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    server: DevServer = devserver_factory(access_ttl=2)
+    server: DevServer = devserver_factory(access_ttl=2, device_interval=1)
     ctx = _device_profile(hermetic_env, server, "revoked")
     token_file = ctx.token_file_path()
     assert token_file is not None

@@ -1,0 +1,204 @@
+"""What the profile commands share: which profile a command is about, and what its token looks like.
+
+Nothing here decrypts: a profile's `client_type` and the `_iat` / `_exp` / `scope` members of a token file
+are clear text even in `auth_client.sops.json` / `token.sops.json` (only the secret keys and the token
+strings are encrypted), so `list`, `status` and `show` work without any key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from planet_profiles._errors import ProfileError, ProfileNotFoundError
+
+if TYPE_CHECKING:
+    from planet_profiles._sources import Source
+    from planet_profiles._store import ProfileLocation
+
+__all__ = [
+    "Target",
+    "TokenState",
+    "human_duration",
+    "read_raw",
+    "read_token_state",
+    "resolve_target",
+    "token_file",
+]
+
+NONE, VALID, EXPIRED, REFRESHABLE, UNREADABLE = "none", "valid", "expired", "refreshable", "unreadable"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The profile a command works on: its name, the source that selected it, and where it lives.
+
+    `location` is None for built-in profiles and ad-hoc credentials (`PL_AUTH_CLIENT_ID`, `PL_API_KEY`).
+    """
+
+    name: str
+    source: Source
+    location: ProfileLocation | None
+
+    @property
+    def origin(self) -> str:
+        if self.location is not None:
+            return f"{self.location.root} ({self.location.origin})"
+        return "built-in" if self.source.kind == "profile" else f"ad-hoc ({self.source.origin})"
+
+    def token_file(self) -> Path | None:
+        """Where the loader keeps this profile's token (None for ad-hoc API keys: they have none)."""
+        return None if self.source.kind == "api_key" else token_file(self.name, self.location)
+
+    def client_type(self) -> str | None:
+        """The profile's `client_type`, read without decrypting (None when the file has none)."""
+        if self.location is not None:
+            value = read_raw(self.location.file).get("client_type")
+            return value if isinstance(value, str) else None
+        if self.source.kind == "profile":
+            from planet_profiles._builtins import builtin_config
+
+            return str((builtin_config(self.name) or {}).get("client_type"))
+        return "static_apikey" if self.source.kind == "api_key" else "oidc_client_credentials_secret"
+
+
+def token_file(name: str, location: ProfileLocation | None) -> Path | None:
+    """Where the loader keeps the token of profile `name` (`~/.planet/<name>/token[.sops].json`)."""
+    from planet_profiles._loader import _token_store
+
+    profile_file = location.file if location else None
+    return _token_store(name, save_token_file=True, profile_file=profile_file).path
+
+
+def resolve_target(name: str | None) -> Target:
+    """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None; a missing profile is
+    an error unless it is built in."""
+    from planet_profiles._builtins import builtin_config
+    from planet_profiles._sources import resolve_source
+    from planet_profiles._store import find_profile
+
+    source = resolve_source(name)
+    if source.kind != "profile":
+        from planet_profiles._loader import open_profile
+
+        ctx = open_profile(name, save_token_file=False)  # ad-hoc: nothing on disk to decrypt
+        return Target(str(ctx.profile_name()), source, None)
+    assert source.profile is not None
+    try:
+        location = find_profile(source.profile, source=source.origin)
+    except ProfileNotFoundError:
+        if builtin_config(source.profile) is None:
+            raise
+        location = None
+    return Target(source.profile, source, location)
+
+
+def read_raw(file: Path) -> dict[str, Any]:
+    """The JSON object of a profile file as stored (an encrypted file is NOT decrypted); `ConfigError` with
+    the position when it is not a JSON object."""
+    from planet_profiles._errors import ConfigError, Problem, StorageError
+    from planet_profiles._validate import parse_json
+
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"cannot read: {exc.strerror}", file=str(file)) from None
+    doc, problems = parse_json(raw, file=str(file))
+    if problems:
+        raise ConfigError.from_problems(problems)
+    if not isinstance(doc, dict):
+        raise ConfigError.from_problems([Problem(str(file), "", "a profile must be a JSON object")])
+    return doc
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """A token file as seen without decrypting it: `state` is none / valid / expired / refreshable /
+    unreadable (then `problem` says why)."""
+
+    state: str
+    path: Path | None
+    expires_at: float | None = None
+    issued_at: float | None = None
+    scopes: tuple[str, ...] | None = None
+    refresh_token: bool = False
+    problem: str | None = None
+
+    def describe(self, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        if self.state == NONE:
+            return "no token"
+        if self.state == UNREADABLE:
+            return f"unreadable: {self.problem}"
+        if self.expires_at is None:
+            when = "no expiry"
+        elif self.expires_at > now:
+            when = f"expires in {human_duration(self.expires_at - now)}"
+        else:
+            when = f"expired {human_duration(now - self.expires_at)} ago"
+        refresh = ", can be refreshed" if self.refresh_token and self.state != VALID else ""
+        return f"{self.state} ({when}{refresh})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "file": str(self.path) if self.path else None,
+            "expires_at": int(self.expires_at) if self.expires_at is not None else None,
+            "issued_at": int(self.issued_at) if self.issued_at is not None else None,
+            "scopes": list(self.scopes) if self.scopes is not None else None,
+            "refresh_token": self.refresh_token,
+            "problem": self.problem,
+        }
+
+
+def read_token_state(path: Path | None, *, now: float | None = None) -> TokenState:
+    """The state of the token file `path` (plain or sops-encrypted), without decrypting it."""
+    from planet_profiles._session import still_valid
+    from planet_profiles._tokens import Token, _read_private
+
+    if path is None:
+        return TokenState(NONE, None)
+    try:
+        raw = _read_private(path)
+        if raw is None:
+            return TokenState(NONE, path)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return TokenState(UNREADABLE, path, problem="not a JSON object; delete it and log in again")
+        token = Token(data, file=str(path))
+    except ProfileError as exc:
+        return TokenState(UNREADABLE, path, problem=exc.message)
+    now = time.time() if now is None else now
+    if still_valid(token, now):
+        state = VALID
+    else:
+        state = REFRESHABLE if token.refresh_token else EXPIRED
+    return TokenState(
+        state,
+        path,
+        expires_at=token.expires_at,
+        issued_at=token.issued_at,
+        scopes=tuple(token.scope.split()) if token.scope is not None else None,
+        refresh_token=token.refresh_token is not None,
+    )
+
+
+def human_duration(seconds: float) -> str:
+    """`42 s`, `4 min 12 s`, `3 h 5 min`, `2 days 3 h`."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    if minutes:
+        return f"{minutes} min" + (f" {secs} s" if secs else "")
+    return f"{secs} s"

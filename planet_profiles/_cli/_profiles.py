@@ -1,0 +1,236 @@
+"""`list`, `show`, `status`: what profiles exist, what one of them says, and the state of its token.
+
+None of them decrypts anything or talks to a server: `client_type`, every non-secret key and the token
+file's `_exp` / `scope` are clear text even in encrypted files. Secrets are never shown, only `**********`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from planet_profiles._errors import ProfileError
+
+from ._app import cli, emit_json, json_option, profile_argument
+from ._common import Target, read_raw, read_token_state, resolve_target, token_file
+
+if TYPE_CHECKING:
+    from planet_profiles._store import ProfileLocation
+
+log = logging.getLogger("planet_profiles.cli")
+
+REDACTED = "**********"
+
+
+def _selected_profile() -> str | None:
+    """The name the selection picks without an argument, or None when that is not a plain profile."""
+    from planet_profiles._sources import explain_selection
+
+    try:
+        row = next(r for r in explain_selection() if r["selected"])
+    except ProfileError:
+        return None  # a broken ~/.planet.json breaks the commands that select, not `list`
+    return str(row["value"]) if row["value"] and row["source"].startswith(("PL_AUTH_PROFILE", "built")) else None
+
+
+def _row(name: str, location: ProfileLocation | None, client_type: str | None, selected: str | None) -> dict[str, Any]:
+    state = read_token_state(token_file(name, location))
+    return {
+        "name": name,
+        "client_type": client_type,
+        "encrypted": location.encrypted if location else False,
+        "token": state.state,
+        "token_file": str(state.path) if state.path else None,
+        "origin": location.origin if location else "built-in",
+        "directory": str(location.root) if location else None,
+        "file": str(location.file) if location else None,
+        "selected": name == selected,
+    }
+
+
+def _builtin_rows(taken: set[str], selected: str | None) -> list[dict[str, Any]]:
+    from planet_profiles._builtins import builtin_config, builtin_names
+
+    try:
+        names = [n for n in builtin_names() if n not in taken]
+        return [_row(n, None, (builtin_config(n) or {}).get("client_type"), selected) for n in names]
+    except ProfileError as exc:
+        log.warning("built-in profiles are not listed: %s", exc)
+        return []
+
+
+@cli.command("list")
+@json_option
+def list_command(as_json: bool) -> None:
+    """List every profile on the search path (~/.planet, then PL_AUTH_PROFILE_PATH) and the built-in ones.
+
+    Shows the client type, where the profile was found, whether it is encrypted, and its token state
+    (none, valid, expired, refreshable). `*` marks the profile used when none is named. Needs no key.
+    """
+    from planet_profiles._store import list_profiles
+
+    selected = _selected_profile()
+    rows = []
+    for location in list_profiles():
+        try:
+            client_type = read_raw(location.file).get("client_type")
+        except ProfileError:
+            client_type = "(invalid file)"
+        rows.append(_row(location.name, location, client_type, selected))
+    rows += _builtin_rows({r["name"] for r in rows}, selected)
+    if as_json:
+        emit_json(rows)
+        return
+    table = [("", "NAME", "TYPE", "ENCRYPTED", "TOKEN", "ORIGIN")]
+    for r in rows:
+        origin = f"{r['directory']} ({r['origin']})" if r["directory"] else r["origin"]
+        enc = "yes" if r["encrypted"] else "no"
+        table.append(("*" if r["selected"] else "", r["name"], str(r["client_type"]), enc, r["token"], origin))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+# ---------------------------------------------------------------- show
+
+
+def _config_rows(target: Target) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """`key -> {value, origin, secret}` for the effective config, and facts about the file."""
+    from planet_profiles._contract import SECRET_KEYS
+    from planet_profiles._models import parse_config
+
+    if target.location is None:
+        return _adhoc_rows(target), {}
+    file = target.location.file
+    doc = read_raw(file)
+    meta = doc.pop("sops", None)
+    # Secrets are replaced before parsing: their values never reach the model, let alone the output.
+    parsed = parse_config({k: (REDACTED if k in SECRET_KEYS and isinstance(v, str) else v) for k, v in doc.items()}, file=str(file))
+    where = str(file)
+    rows = {}
+    for key, value in parsed.to_dict().items():
+        secret = key in SECRET_KEYS
+        note = (" (encrypted)" if meta is not None else " (PLAINTEXT: encrypt it)") if secret else ""
+        rows[key] = {
+            "value": REDACTED + note if secret else value,
+            "origin": where if key in doc else "default",
+            "secret": secret,
+        }
+    facts: dict[str, Any] = {"encrypted": meta is not None}
+    if isinstance(meta, dict):
+        facts["recipients"] = [
+            str(e.get("recipient") or e.get("fp")) for group in ("age", "pgp") for e in meta.get(group) or [] if isinstance(e, dict)
+        ]
+    return rows, facts
+
+
+def _adhoc_rows(target: Target) -> dict[str, dict[str, Any]]:
+    """Rows for a built-in profile or ad-hoc credentials (loaded without files: nothing to decrypt)."""
+    from planet_profiles._loader import open_profile
+    from planet_profiles._sources import ENV_CLIENT_ID, ENV_CLIENT_SECRET
+
+    source = target.source
+    ctx = open_profile(source.profile if source.kind == "profile" else None, save_token_file=False)
+    from_source = {"client_id": source.origin, "api_key": source.origin}
+    from_source["client_secret"] = ENV_CLIENT_SECRET if source.origin == ENV_CLIENT_ID else source.origin
+    base = f"built-in profile {target.name}" if source.kind == "profile" else f"ad-hoc credentials ({source.origin})"
+    config = ctx.auth_client().config
+    rows = {}
+    for key, value in config.to_dict().items():
+        secret = key in config.secret_keys
+        origin = from_source.get(key, base) if source.kind != "profile" else base
+        rows[key] = {"value": REDACTED if secret else value, "origin": origin, "secret": secret}
+    return rows
+
+
+def _text(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@cli.command()
+@profile_argument
+@json_option
+def show(name: str | None, as_json: bool) -> None:
+    """Show a profile's effective config, secrets redacted, with the origin of every value.
+
+    Origins are the profile file, `default` (the schema's default), an environment variable or
+    ~/.planet.json (ad-hoc credentials), or a built-in profile. Also shows why this profile was selected
+    (every source in precedence order) and its token state. Needs no key.
+    """
+    from planet_profiles._sources import explain_selection
+
+    target = resolve_target(name)
+    rows, facts = _config_rows(target)
+    state = read_token_state(target.token_file())
+    selection = explain_selection(name)
+    if as_json:
+        emit_json(
+            {
+                "profile": target.name,
+                "file": str(target.location.file) if target.location else None,
+                "origin": target.origin,
+                "selected_by": target.source.origin,
+                **facts,
+                "config": rows,
+                "token": state.to_json(),
+                "selection": selection,
+            }
+        )
+        return
+    click.echo(f"profile      {target.name}")
+    if target.location is not None:
+        enc = "encrypted" if facts["encrypted"] else "plaintext"
+        click.echo(f"file         {target.location.file} ({enc})")
+        if facts.get("recipients"):
+            click.echo(f"recipients   {', '.join(facts['recipients'])}")
+    click.echo(f"found in     {target.origin}")
+    click.echo(f"selected by  {target.source.origin}")
+    click.echo(f"token        {state.describe()}" + (f" [{state.path}]" if state.path else ""))
+    click.echo("\nconfig (value, then where it comes from):")
+    width = max(len(k) for k in rows)
+    value_width = min(48, max(len(_text(r["value"])) for r in rows.values()))
+    for key, row in rows.items():
+        click.echo(f"  {key.ljust(width)}  {_text(row['value']).ljust(value_width)}  {row['origin']}")
+    click.echo("\nselection (highest precedence first):")
+    for row in selection:
+        mark = "<- selected" if row["selected"] else ("set" if row["set"] else "-")
+        value = f" = {row['value']}" if row["value"] else ""
+        click.echo(f"  {row['rank']}. {row['source']}{value}  {mark}")
+
+
+# ---------------------------------------------------------------- status
+
+
+@cli.command()
+@profile_argument
+@json_option
+def status(name: str | None, as_json: bool) -> None:
+    """Show a profile's token: valid, expired, refreshable or none; when it expires; its scopes.
+
+    Reads the token file without decrypting it and without network calls (use `doctor` to check more).
+    """
+    target = resolve_target(name)
+    state = read_token_state(target.token_file())
+    client_type = target.client_type()
+    requested = None
+    if target.location is not None:
+        requested = read_raw(target.location.file).get("scopes")
+    if as_json:
+        emit_json({"profile": target.name, "client_type": client_type, "requested_scopes": requested, **state.to_json()})
+        return
+    click.echo(f"profile   {target.name} ({client_type})")
+    click.echo(f"token     {state.describe()}")
+    if state.expires_at is not None:
+        at = datetime.datetime.fromtimestamp(state.expires_at).astimezone()
+        click.echo(f"expiry    {at:%Y-%m-%d %H:%M:%S %Z}")
+    if state.state not in ("none", "unreadable"):
+        click.echo(f"scopes    {' '.join(state.scopes) if state.scopes else '(none granted)'}")
+        click.echo(f"refresh   {'refresh token held' if state.refresh_token else 'no refresh token'}")
+    if requested:
+        click.echo(f"requests  {' '.join(map(str, requested))}")
+    if state.path is not None:
+        click.echo(f"file      {Path(state.path)}")

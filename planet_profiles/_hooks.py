@@ -1,0 +1,389 @@
+"""The pre-commit hooks of `.pre-commit-hooks.yaml`: schema check and encryption check of profile files.
+
+- `planet-profiles-validate` (`main_validate`): every `auth_client.json` / `auth_client.sops.json` given is
+  schema-valid (`planet_profiles._validate.validate_file`), the encrypted ones without any key.
+- `planet-profiles-encrypted` (`main_encrypted`): secrets only in `auth_client.sops.json`, and there really
+  encrypted (`ENC[…]`, a `sops` block with a MAC and recipients). It also *warns* (exit status unchanged)
+  when a file's recipients differ from the `.sops.yaml` creation rule that matches it: a rekey is due.
+
+Both take any number of files in one call, print each problem as `file: pointer: message` and exit 1 when
+there is one. They never decrypt, need no key, and import neither pydantic nor the HTTP or crypto libraries;
+the encryption check does not import jsonschema either. Also runnable as
+`python -m planet_profiles._hooks {validate,encrypted} FILE...`.
+
+`.sops.yaml` is looked up as sops does it for a file: from the file's directory upwards; the file's path
+relative to that directory is matched against each rule's `path_regex` (Go `MatchString`, i.e. a search),
+first match wins, a rule without `path_regex` matches everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from planet_profiles._contract import SECRET_KEYS
+from planet_profiles._errors import Problem
+from planet_profiles._validate import parse_json, pointer, sort_problems, validate_file
+
+__all__ = [
+    "Notice",
+    "encryption_problems",
+    "file_recipients",
+    "main",
+    "main_encrypted",
+    "main_validate",
+    "rekey_warnings",
+    "rule_recipients",
+]
+
+SOPS_CONFIG = ".sops.yaml"
+
+Group = frozenset[str]
+"""One key group: each key as `kind:id`, e.g. `age:age1…`, `pgp:ABCD…` (public identifiers, no secrets)."""
+
+
+class Notice(NamedTuple):
+    """A finding that does not fail the hook (e.g. a rekey is due): `file: pointer: warning: message`."""
+
+    file: str
+    pointer: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.pointer or '/'}: warning: {self.message}"
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def main_validate(argv: Sequence[str] | None = None) -> int:
+    """`planet-profiles-validate FILE...`: schema problems of every file; exit 1 if there is any."""
+    files = _parse_args("planet-profiles-validate", "Schema check of profile files; no keys needed.", argv)
+    return _report(files, [p for file in files for p in validate_file(file)], [])
+
+
+def main_encrypted(argv: Sequence[str] | None = None) -> int:
+    """`planet-profiles-encrypted FILE...`: secrets only in `*.sops.json`, encrypted; warns on a due rekey."""
+    files = _parse_args(
+        "planet-profiles-encrypted", "Secrets only in *.sops.json, and there encrypted; no keys needed.", argv
+    )
+    problems: list[Problem] = []
+    warnings: list[Notice] = []
+    rules = _SopsConfigs()
+    for file in files:
+        found, doc = _encryption_check(file)
+        problems += found
+        if not found and file.endswith(".sops.json"):
+            warnings += rekey_warnings(file, doc, rules)
+    return _report(files, problems, warnings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m planet_profiles._hooks {validate,encrypted} FILE...`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    hooks = {"validate": main_validate, "encrypted": main_encrypted}
+    if not args or args[0] not in hooks:
+        print("usage: python -m planet_profiles._hooks {validate,encrypted} FILE...", file=sys.stderr)
+        return 2
+    return hooks[args[0]](args[1:])
+
+
+def _parse_args(prog: str, description: str, argv: Sequence[str] | None) -> list[str]:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("files", nargs="*", metavar="FILE", help="auth_client.json / auth_client.sops.json")
+    return list(parser.parse_args(argv).files)
+
+
+def _report(files: Sequence[str], problems: Sequence[Problem], warnings: Sequence[Notice]) -> int:
+    lines = [str(w) for w in warnings] + [str(p) for p in problems]
+    if problems:
+        bad = len({p.file for p in problems})
+        lines.append(f"{len(problems)} problem(s) in {bad} of {len(files)} file(s)")
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 1 if problems else 0
+
+
+# ---------------------------------------------------------------- encryption rules (no schema, no keys)
+
+
+def _encryption_check(file: str) -> tuple[list[Problem], Any]:
+    try:
+        raw = Path(file).read_bytes()
+    except OSError as exc:
+        return [Problem(file, "", f"cannot read the file: {exc.strerror or exc}")], None
+    doc, problems = parse_json(raw, file=file)
+    if doc is None:
+        return problems, None
+    return sort_problems(problems + encryption_problems(doc, file=file)), doc
+
+
+def encryption_problems(doc: Any, *, file: str, encrypted: bool | None = None) -> list[Problem]:
+    """Only the encryption rules of one parsed document, without the schema (the `-encrypted` hook).
+
+    Plaintext (`encrypted=False`, or by name: not `*.sops.json`): no secret key, no `sops` block.
+    Encrypted: a well-formed `sops` block (MAC, recipients), every secret key `ENC[…]`, nothing else.
+
+    Stand-in until `planet_profiles._validate` exports this function (its checks are the ones
+    `validate_file` runs, see the report of the hooks change); the wording is `_validate`'s.
+    """
+    from planet_profiles import _validate
+
+    if encrypted is None:
+        encrypted = file.endswith(".sops.json")
+    if not isinstance(doc, Mapping):
+        return _validate.validate_document(doc, file=file)  # "a profile must be a JSON object"
+    if encrypted:
+        return sort_problems(_validate._sops_problems(doc, file, set()))
+    name = os.path.basename(file)
+    problems = [
+        Problem(
+            file,
+            pointer([key]),
+            f"plaintext secret `{key}` in {name}: move it to auth_client.sops.json and encrypt it "
+            "with `planet-profiles encrypt`",
+        )
+        for key in SECRET_KEYS
+        if doc.get(key) is not None
+    ]
+    if "sops" in doc:
+        problems.append(
+            Problem(file, "/sops", "this file has a `sops` block: name encrypted files `*.sops.json`")
+        )
+    return sort_problems(problems)
+
+
+# ---------------------------------------------------------------- rekey due? (.sops.yaml creation rules)
+
+
+class _Rule(NamedTuple):
+    path_regex: re.Pattern[str] | None
+    groups: tuple[Group, ...]
+
+
+class _Config(NamedTuple):
+    path: str
+    rules: tuple[_Rule, ...]
+    error: str | None
+
+
+def rekey_warnings(file: str, doc: Mapping[str, Any], configs: _SopsConfigs | None = None) -> list[Notice]:
+    """A warning when the recipients of an encrypted `doc` differ from its `.sops.yaml` creation rule.
+
+    No `.sops.yaml` above the file: nothing to compare, no warning.
+    """
+    config = (configs or _SopsConfigs()).find(file)
+    if config is None:
+        return []
+    where = _shown(config.path)
+    if config.error:
+        return [Notice(file, "/sops", f"cannot read {where}: {config.error}")]
+    relative = _relative(os.path.abspath(file), os.path.dirname(config.path))
+    rule = next((r for r in config.rules if r.path_regex is None or r.path_regex.search(relative)), None)
+    if rule is None:
+        return [
+            Notice(
+                file,
+                "/sops",
+                f"no creation rule in {where} matches `{relative}`: `planet-profiles rekey` and "
+                "`planet-profiles encrypt` will fail; add a rule for it",
+            )
+        ]
+    have = file_recipients(doc.get("sops"))
+    if sorted(map(sorted, have)) == sorted(map(sorted, rule.groups)):
+        return []
+    added = sorted(set().union(*rule.groups) - set().union(*have))
+    removed = sorted(set().union(*have) - set().union(*rule.groups))
+    change = "; ".join(
+        part
+        for part in (
+            f"to add: {', '.join(added)}" if added else "",
+            f"to remove: {', '.join(removed)}" if removed else "",
+        )
+        if part
+    )
+    return [
+        Notice(
+            file,
+            "/sops",
+            f"recipients differ from the creation rule in {where} ({change or 'key groups differ'}): "
+            f"a rekey is due; run `planet-profiles rekey {file}`",
+        )
+    ]
+
+
+def _shown(path: str) -> str:
+    """`path` relative to the working directory when it is below it (pre-commit runs at the repo root)."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _relative(path: str, directory: str) -> str:
+    """The path with the config directory's prefix removed, as sops' `parseCreationRuleForFile` does."""
+    prefix = directory.rstrip(os.sep) + os.sep
+    relative = path[len(prefix) :] if path.startswith(prefix) else path
+    return relative.replace(os.sep, "/")
+
+
+class _SopsConfigs:
+    """`.sops.yaml` files found from a file's directory upwards; each looked up and parsed once a process."""
+
+    def __init__(self) -> None:
+        self._by_dir: dict[str, str | None] = {}
+        self._parsed: dict[str, _Config] = {}
+
+    def find(self, file: str) -> _Config | None:
+        path = self._lookup(os.path.dirname(os.path.abspath(file)))
+        if path is None:
+            return None
+        if path not in self._parsed:
+            self._parsed[path] = _parse_config(path)
+        return self._parsed[path]
+
+    def _lookup(self, directory: str) -> str | None:
+        walked = []
+        found: str | None = None
+        while True:
+            if directory in self._by_dir:
+                found = self._by_dir[directory]
+                break
+            walked.append(directory)
+            candidate = os.path.join(directory, SOPS_CONFIG)
+            if os.path.isfile(candidate):
+                found = candidate
+                break
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        for seen in walked:
+            self._by_dir[seen] = found
+        return found
+
+
+def _parse_config(path: str) -> _Config:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            data = YAML(typ="safe", pure=True).load(stream)
+    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        return _Config(path, (), f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    rules = data.get("creation_rules") if isinstance(data, Mapping) else None
+    if not isinstance(rules, list):
+        return _Config(path, (), "no `creation_rules` list")
+    parsed = []
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, Mapping):
+            return _Config(path, (), f"`creation_rules[{i}]` is not a mapping")
+        regex = rule.get("path_regex")
+        try:
+            compiled = re.compile(str(regex)) if regex else None
+        except re.error as exc:
+            return _Config(path, (), f"`creation_rules[{i}].path_regex` does not compile: {exc}")
+        parsed.append(_Rule(compiled, rule_recipients(rule)))
+    return _Config(path, tuple(parsed), None)
+
+
+# ---------------------------------------------------------------- recipients, both sides as `kind:id`
+
+# `.sops.yaml` rule key -> the group name sops writes into the file's `sops` block
+_RULE_KINDS = {
+    "age": "age",
+    "pgp": "pgp",
+    "kms": "kms",
+    "gcp_kms": "gcp_kms",
+    "azure_keyvault": "azure_kv",
+    "hc_vault_transit_uri": "hc_vault",
+}
+_FILE_KINDS = tuple(_RULE_KINDS.values())
+
+
+def _key(kind: str, ident: str) -> str:
+    ident = ident.strip()
+    if kind == "pgp":
+        ident = ident.replace(" ", "").upper()
+    elif kind == "kms":
+        ident = ident.split("+", 1)[0]  # `arn+role`
+    return f"{kind}:{ident.rstrip('/')}"
+
+
+def _rule_entry(kind: str, entry: Any) -> str | None:
+    """One key of a rule's `key_groups` entry: a string, or a mapping (kms, gcp_kms, azure_keyvault)."""
+    if isinstance(entry, str):
+        return _key(kind, entry)
+    if not isinstance(entry, Mapping):
+        return None
+    if kind == "kms":
+        return _key(kind, str(entry.get("arn", "")))
+    if kind == "gcp_kms":
+        return _key(kind, str(entry.get("resource_id", "")))
+    if kind == "azure_kv":
+        return _key(kind, f"{entry.get('vaultUrl')}/keys/{entry.get('key')}/{entry.get('version')}")
+    return None
+
+
+def rule_recipients(rule: Mapping[str, Any]) -> tuple[Group, ...]:
+    """The key groups of one `.sops.yaml` creation rule (flat keys are one group)."""
+
+    def entries(kind: str, value: Any) -> Iterator[str]:
+        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+        for item in items:
+            key = _rule_entry(kind, item)
+            if key and key != f"{kind}:":
+                yield key
+
+    if isinstance(rule.get("key_groups"), list):
+        return tuple(
+            frozenset(
+                key
+                for rule_kind, kind in _RULE_KINDS.items()
+                for key in entries(kind, group.get(rule_kind) or group.get(kind))
+            )
+            for group in rule["key_groups"]
+            if isinstance(group, Mapping)
+        )
+    return (
+        frozenset(
+            key for rule_kind, kind in _RULE_KINDS.items() for key in entries(kind, rule.get(rule_kind))
+        ),
+    )
+
+
+def file_recipients(sops: Any) -> tuple[Group, ...]:
+    """The key groups of a file's `sops` block (flat groups, or `key_groups`)."""
+    if not isinstance(sops, Mapping):
+        return ()
+    groups: list[Any] = sops["key_groups"] if isinstance(sops.get("key_groups"), list) else [sops]
+    return tuple(frozenset(_file_keys(g)) for g in groups if isinstance(g, Mapping))
+
+
+def _file_keys(group: Mapping[str, Any]) -> Iterable[str]:
+    for kind in _FILE_KINDS:
+        for e in group.get(kind) or ():
+            if not isinstance(e, Mapping):
+                continue
+            if kind == "age":
+                yield _key(kind, str(e.get("recipient", "")))
+            elif kind == "pgp":
+                yield _key(kind, str(e.get("fp", "")))
+            elif kind == "kms":
+                yield _key(kind, str(e.get("arn", "")))
+            elif kind == "gcp_kms":
+                yield _key(kind, str(e.get("resource_id", "")))
+            elif kind == "azure_kv":
+                yield _key(kind, f"{e.get('vaultUrl')}/keys/{e.get('name')}/{e.get('version')}")
+            else:
+                yield _key(
+                    kind, f"{e.get('vault_address')}/v1/{e.get('engine_path')}/keys/{e.get('key_name')}"
+                )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
