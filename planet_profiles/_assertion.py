@@ -34,11 +34,11 @@ import secrets
 import stat
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn
 
 from ._clients import secret_value
 from ._errors import ConfigError, Problem
+from ._store import profile_relative_path
 
 __all__ = ["ALLOWED_ALGS", "AssertionSigner"]
 
@@ -152,16 +152,6 @@ class AssertionSigner:
         return f"AssertionSigner(alg={self.alg!r}, key=jwk-sha256:{self.thumbprint[:8]})"
 
 
-def _key_file_path(raw: str, file: str | None) -> Path:
-    """`client_privkey_file` as a path: `~` expanded, relative to the profile file's directory if any."""
-    path = Path(raw).expanduser()
-    if path.is_absolute():
-        return path
-    if file and not file.startswith("<") and Path(file).parent.is_dir():
-        return Path(file).parent / path
-    return Path.cwd() / path
-
-
 def _read_pem(config: Any, file: str | None) -> tuple[str, bytes]:
     """(config key the key came from, PEM bytes)."""
     literal = secret_value(config, "client_privkey")
@@ -177,7 +167,7 @@ def _read_pem(config: Any, file: str | None) -> tuple[str, bytes]:
             "a private_key_jwt profile needs a private key",
             "Set `client_privkey` (PEM text) or `client_privkey_file` (path of a PEM file)",
         )
-    path = _key_file_path(str(raw), file)
+    path = profile_relative_path(str(raw), file)
     try:
         data = path.read_bytes()
         mode = path.stat().st_mode

@@ -21,12 +21,12 @@ import socketserver
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ._errors import AuthError, StorageError
+from ._store import profile_relative_path
 
 __all__ = ["DEFAULT_ACKNOWLEDGEMENT", "CallbackListener", "acknowledgement_page", "is_loopback_uri"]
 
@@ -73,9 +73,7 @@ def acknowledgement_page(config: Any, *, file: str | None = None) -> str:
     name = getattr(config, "authorization_callback_acknowledgement_file", None)
     if not name:
         return DEFAULT_ACKNOWLEDGEMENT
-    path = Path(str(name)).expanduser()
-    if not path.is_absolute() and file and Path(file).is_file():
-        path = Path(file).parent / path
+    path = profile_relative_path(str(name), file)
     key = "authorization_callback_acknowledgement_file"
     try:
         with open(path, "rb") as handle:

@@ -31,6 +31,7 @@ __all__ = [
     "check_profile_name",
     "find_profile",
     "list_profiles",
+    "profile_relative_path",
     "read_user_config",
     "save_profile",
     "search_path",
@@ -153,6 +154,17 @@ def read_user_config() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StorageError("must hold a JSON object", file=str(path), hint="Fix the file or delete it")
     return data
+
+
+def profile_relative_path(raw: str, profile_file: str | None) -> Path:
+    """A path named in a profile (a key file, a page): `~` expanded; a relative path is relative to the
+    profile file's directory, or to the working directory for in-memory profiles."""
+    path = Path(raw).expanduser()
+    if path.is_absolute():
+        return path
+    if profile_file and not profile_file.startswith("<") and Path(profile_file).parent.is_dir():
+        return Path(profile_file).parent / path
+    return Path.cwd() / path
 
 
 def token_path(name: str, *, encrypted: bool = False) -> Path:
