@@ -107,6 +107,26 @@ class DevServer:
     def jwks_uri(self) -> str:
         return f"{self.issuer}/jwks"
 
+    def profile(
+        self, client_type: str, client_id: str, *, key: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """A planet-profiles profile dict for a test client: `auth_server`, `client_id`, the client's secret
+        for `*_secret` types, its `key` (`rsa`, `ec`, …) for `*_pubkey` types, scopes for API tokens."""
+        client = self.clients[client_id]
+        config: dict[str, Any] = {
+            "client_type": client_type,
+            "auth_server": self.issuer,
+            "client_id": client_id,
+            "scopes": ["api.read"]
+            if "client_credentials" in client_type
+            else ["openid", "offline_access", "api.read"],
+        }
+        if client_type.endswith("_secret"):
+            config["client_secret"] = client.client_secret
+        if key:
+            config["client_privkey"] = client.private_key_pem(key)
+        return {**config, **extra}
+
     @property
     def hello_url(self) -> str:
         """`GET` it with a credential: 200 `{"ok": true, ...}` or 401 with a `WWW-Authenticate` challenge."""

@@ -18,14 +18,7 @@ pytestmark = pytest.mark.integration
 
 def _context_with_dead_token(server: DevServer) -> planet_profiles.AuthContext:
     """A token the server refuses although it has not expired yet (revoked, rotated keys, ...)."""
-    client = server.clients["cc-secret"]
-    config = {
-        "client_type": "oidc_client_credentials_secret",
-        "auth_server": server.issuer,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "scopes": ["api.read"],
-    }
+    config = server.profile("oidc_client_credentials_secret", "cc-secret")
     dead = {
         "access_token": "not-a-valid-token",
         "expires_in": 3600,

@@ -29,24 +29,6 @@ def _write(home: Path, name: str, config: dict[str, Any]) -> None:
     path.chmod(0o600)
 
 
-def _oidc(
-    server: DevServer, client_type: str, client_id: str, *, pubkey: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    client = server.clients[client_id]
-    config: dict[str, Any] = {
-        "client_type": client_type,
-        "auth_server": server.issuer,
-        "client_id": client_id,
-        "scopes": ["openid", "offline_access", "api.read"],
-        **extra,
-    }
-    if client_type.endswith("_secret"):
-        config["client_secret"] = client.client_secret
-    if pubkey:
-        config["client_privkey"] = client.private_key_pem(pubkey)
-    return config
-
-
 @pytest.fixture
 def legacy(devserver: DevServer) -> Iterator[tuple[LegacyDouble, str, str]]:
     with LegacyDouble() as double:
@@ -95,7 +77,7 @@ def test_oidc_types_log_in_and_call_the_api(
     server = devserver_factory(device_interval=1)
     client_id, how, pubkey, class_name = CASES[client_type]
     extra = {"local_redirect_uri": "http://127.0.0.1/callback"} if how == "browser" else {}
-    _write(hermetic_env, "p", _oidc(server, client_type, client_id, pubkey=pubkey, **extra))
+    _write(hermetic_env, "p", server.profile(client_type, client_id, key=pubkey, **extra))
     monkeypatch.setenv("BROWSER", f"{sys.executable} {DRIVER} %s")
     monkeypatch.setattr(webbrowser, "_tryorder", None)  # webbrowser reads BROWSER once per process
     ctx = planet_profiles.open_profile("p")
@@ -148,7 +130,7 @@ def test_legacy_static_none_and_validator(
     service = planet_profiles.open_profile("service")
     assert type(service.auth_client()).__name__ == "OidcClientValidatorAuthClient"
     cc = planet_profiles.from_config(
-        _oidc(devserver, "oidc_client_credentials_secret", "cc-secret", scopes=["api.read"]),
+        devserver.profile("oidc_client_credentials_secret", "cc-secret"),
         profile_name="cc",
         save_token_file=False,
     )

@@ -18,14 +18,7 @@ pytestmark = pytest.mark.integration
 
 def _expired_context(server: DevServer) -> tuple[planet_profiles.AuthContext, str]:
     """A client-credentials context seeded with a real token that has expired at the API too."""
-    client = server.clients["cc-secret"]
-    config = {
-        "client_type": "oidc_client_credentials_secret",
-        "auth_server": server.issuer,
-        "client_id": client.client_id,
-        "client_secret": client.client_secret,
-        "scopes": ["api.read"],
-    }
+    config = server.profile("oidc_client_credentials_secret", "cc-secret")
     warmup = planet_profiles.from_config(config, profile_name="warmup", save_token_file=False)
     manager = warmup.token_manager
     assert manager is not None

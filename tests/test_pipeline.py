@@ -33,14 +33,8 @@ pytestmark = pytest.mark.integration
 def cc_config(
     server: DevServer, client_id: str = "cc-secret", secret: str | None = None
 ) -> dict[str, object]:
-    client = server.clients[client_id]
-    return {
-        "client_type": "oidc_client_credentials_secret",
-        "auth_server": server.issuer,
-        "client_id": client_id,
-        "client_secret": secret or client.client_secret,
-        "scopes": ["api.read"],
-    }
+    config = server.profile("oidc_client_credentials_secret", client_id)
+    return {**config, "client_secret": secret} if secret else config
 
 
 @pytest.fixture
