@@ -22,17 +22,20 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from planet_profiles._contract import SECRET_KEYS
 from planet_profiles._errors import Problem
-from planet_profiles._validate import parse_json, pointer, sort_problems, validate_file
+from planet_profiles._validate import (
+    encryption_problems,
+    is_encrypted_name,
+    read_file,
+    sort_problems,
+    validate_file,
+)
 
 __all__ = [
     "Notice",
-    "encryption_problems",
     "file_recipients",
     "main",
     "main_encrypted",
@@ -64,7 +67,7 @@ class Notice(NamedTuple):
 def main_validate(argv: Sequence[str] | None = None) -> int:
     """`planet-profiles-validate FILE...`: schema problems of every file; exit 1 if there is any."""
     files = _parse_args("planet-profiles-validate", "Schema check of profile files; no keys needed.", argv)
-    return _report(files, [p for file in files for p in validate_file(file)], [])
+    return _report([p for file in files for p in validate_file(file)])
 
 
 def main_encrypted(argv: Sequence[str] | None = None) -> int:
@@ -76,11 +79,14 @@ def main_encrypted(argv: Sequence[str] | None = None) -> int:
     warnings: list[Notice] = []
     rules = _SopsConfigs()
     for file in files:
-        found, doc = _encryption_check(file)
+        encrypted = is_encrypted_name(file)
+        doc, found = read_file(file)
+        if doc is not None:
+            found = sort_problems(found + encryption_problems(doc, file=file, encrypted=encrypted))
         problems += found
-        if not found and file.endswith(".sops.json"):
+        if encrypted and not found:
             warnings += rekey_warnings(file, doc, rules)
-    return _report(files, problems, warnings)
+    return _report(problems, warnings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,63 +105,12 @@ def _parse_args(prog: str, description: str, argv: Sequence[str] | None) -> list
     return list(parser.parse_args(argv).files)
 
 
-def _report(files: Sequence[str], problems: Sequence[Problem], warnings: Sequence[Notice]) -> int:
+def _report(problems: Sequence[Problem], warnings: Sequence[Notice] = ()) -> int:
+    """One line per finding and no summary: pre-commit runs a hook on chunks of the files in parallel."""
     lines = [str(w) for w in warnings] + [str(p) for p in problems]
-    if problems:
-        bad = len({p.file for p in problems})
-        lines.append(f"{len(problems)} problem(s) in {bad} of {len(files)} file(s)")
     if lines:
         sys.stdout.write("\n".join(lines) + "\n")
     return 1 if problems else 0
-
-
-# ---------------------------------------------------------------- encryption rules (no schema, no keys)
-
-
-def _encryption_check(file: str) -> tuple[list[Problem], Any]:
-    try:
-        raw = Path(file).read_bytes()
-    except OSError as exc:
-        return [Problem(file, "", f"cannot read the file: {exc.strerror or exc}")], None
-    doc, problems = parse_json(raw, file=file)
-    if doc is None:
-        return problems, None
-    return sort_problems(problems + encryption_problems(doc, file=file)), doc
-
-
-def encryption_problems(doc: Any, *, file: str, encrypted: bool | None = None) -> list[Problem]:
-    """Only the encryption rules of one parsed document, without the schema (the `-encrypted` hook).
-
-    Plaintext (`encrypted=False`, or by name: not `*.sops.json`): no secret key, no `sops` block.
-    Encrypted: a well-formed `sops` block (MAC, recipients), every secret key `ENC[…]`, nothing else.
-
-    Stand-in until `planet_profiles._validate` exports this function (its checks are the ones
-    `validate_file` runs, see the report of the hooks change); the wording is `_validate`'s.
-    """
-    from planet_profiles import _validate
-
-    if encrypted is None:
-        encrypted = file.endswith(".sops.json")
-    if not isinstance(doc, Mapping):
-        return _validate.validate_document(doc, file=file)  # "a profile must be a JSON object"
-    if encrypted:
-        return sort_problems(_validate._sops_problems(doc, file, set()))
-    name = os.path.basename(file)
-    problems = [
-        Problem(
-            file,
-            pointer([key]),
-            f"plaintext secret `{key}` in {name}: move it to auth_client.sops.json and encrypt it "
-            "with `planet-profiles encrypt`",
-        )
-        for key in SECRET_KEYS
-        if doc.get(key) is not None
-    ]
-    if "sops" in doc:
-        problems.append(
-            Problem(file, "/sops", "this file has a `sops` block: name encrypted files `*.sops.json`")
-        )
-    return sort_problems(problems)
 
 
 # ---------------------------------------------------------------- rekey due? (.sops.yaml creation rules)
@@ -199,19 +154,14 @@ def rekey_warnings(file: str, doc: Mapping[str, Any], configs: _SopsConfigs | No
         return []
     added = sorted(set().union(*rule.groups) - set().union(*have))
     removed = sorted(set().union(*have) - set().union(*rule.groups))
-    change = "; ".join(
-        part
-        for part in (
-            f"to add: {', '.join(added)}" if added else "",
-            f"to remove: {', '.join(removed)}" if removed else "",
-        )
-        if part
-    )
+    change = [f"to add: {', '.join(added)}"] if added else []
+    change += [f"to remove: {', '.join(removed)}"] if removed else []
+    how = "; ".join(change) or "key groups differ"
     return [
         Notice(
             file,
             "/sops",
-            f"recipients differ from the creation rule in {where} ({change or 'key groups differ'}): "
+            f"recipients differ from the creation rule in {where} ({how}): "
             f"a rekey is due; run `planet-profiles rekey {file}`",
         )
     ]
@@ -305,28 +255,31 @@ _RULE_KINDS = {
 _FILE_KINDS = tuple(_RULE_KINDS.values())
 
 
-def _key(kind: str, ident: str) -> str:
-    ident = ident.strip()
+# how one key entry (the file's `sops` block; a mapping in a rule's `key_groups`) names its key
+_ENTRY_ID: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "age": lambda e: f"{e.get('recipient', '')}",
+    "pgp": lambda e: f"{e.get('fp', '')}",
+    "kms": lambda e: f"{e.get('arn', '')}",
+    "gcp_kms": lambda e: f"{e.get('resource_id', '')}",
+    "azure_kv": lambda e: f"{e.get('vaultUrl')}/keys/{e.get('name', e.get('key'))}/{e.get('version')}",
+    "hc_vault": lambda e: f"{e.get('vault_address')}/v1/{e.get('engine_path')}/keys/{e.get('key_name')}",
+}
+
+
+def _entry_key(kind: str, entry: Any) -> str | None:
+    """One key as `kind:id`, from a `.sops.yaml` string or an entry mapping; None if it names none."""
+    if isinstance(entry, str):
+        ident = entry.strip()
+    elif isinstance(entry, Mapping):
+        ident = _ENTRY_ID[kind](entry).strip()
+    else:
+        return None
     if kind == "pgp":
         ident = ident.replace(" ", "").upper()
     elif kind == "kms":
         ident = ident.split("+", 1)[0]  # `arn+role`
-    return f"{kind}:{ident.rstrip('/')}"
-
-
-def _rule_entry(kind: str, entry: Any) -> str | None:
-    """One key of a rule's `key_groups` entry: a string, or a mapping (kms, gcp_kms, azure_keyvault)."""
-    if isinstance(entry, str):
-        return _key(kind, entry)
-    if not isinstance(entry, Mapping):
-        return None
-    if kind == "kms":
-        return _key(kind, str(entry.get("arn", "")))
-    if kind == "gcp_kms":
-        return _key(kind, str(entry.get("resource_id", "")))
-    if kind == "azure_kv":
-        return _key(kind, f"{entry.get('vaultUrl')}/keys/{entry.get('key')}/{entry.get('version')}")
-    return None
+    ident = ident.rstrip("/")
+    return f"{kind}:{ident}" if ident else None
 
 
 def rule_recipients(rule: Mapping[str, Any]) -> tuple[Group, ...]:
@@ -335,8 +288,8 @@ def rule_recipients(rule: Mapping[str, Any]) -> tuple[Group, ...]:
     def entries(kind: str, value: Any) -> Iterator[str]:
         items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
         for item in items:
-            key = _rule_entry(kind, item)
-            if key and key != f"{kind}:":
+            key = _entry_key(kind, item)
+            if key:
                 yield key
 
     if isinstance(rule.get("key_groups"), list):
@@ -364,25 +317,12 @@ def file_recipients(sops: Any) -> tuple[Group, ...]:
     return tuple(frozenset(_file_keys(g)) for g in groups if isinstance(g, Mapping))
 
 
-def _file_keys(group: Mapping[str, Any]) -> Iterable[str]:
+def _file_keys(group: Mapping[str, Any]) -> Iterator[str]:
     for kind in _FILE_KINDS:
-        for e in group.get(kind) or ():
-            if not isinstance(e, Mapping):
-                continue
-            if kind == "age":
-                yield _key(kind, str(e.get("recipient", "")))
-            elif kind == "pgp":
-                yield _key(kind, str(e.get("fp", "")))
-            elif kind == "kms":
-                yield _key(kind, str(e.get("arn", "")))
-            elif kind == "gcp_kms":
-                yield _key(kind, str(e.get("resource_id", "")))
-            elif kind == "azure_kv":
-                yield _key(kind, f"{e.get('vaultUrl')}/keys/{e.get('name')}/{e.get('version')}")
-            else:
-                yield _key(
-                    kind, f"{e.get('vault_address')}/v1/{e.get('engine_path')}/keys/{e.get('key_name')}"
-                )
+        for entry in group.get(kind) or ():
+            key = _entry_key(kind, entry) if isinstance(entry, Mapping) else None
+            if key:
+                yield key
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ from planet_profiles._schema import index_path, schema_path
 
 __all__ = [
     "ENC_PATTERN",
+    "encryption_problems",
+    "is_encrypted_name",
     "parse_json",
+    "read_file",
     "validate_document",
     "validate_file",
 ]
@@ -284,31 +287,65 @@ def parse_json(data: bytes | str, *, file: str) -> tuple[Any, list[Problem]]:
     return doc, duplicates
 
 
+def read_file(path: str | Path) -> tuple[Any, list[Problem]]:
+    """Read and parse one profile file: `(document or None, problems)`, never an exception."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [Problem(file, "", f"cannot read the file: {exc.strerror or exc}")]
+    return parse_json(raw, file=file)
+
+
+def is_encrypted_name(path: str | Path) -> bool:
+    """How a file's name says it is sops-encrypted: `*.sops.json`."""
+    return Path(path).name.endswith(".sops.json")
+
+
 def validate_file(path: str | Path, *, encrypted: bool | None = None) -> list[Problem]:
     """Every problem of one profile file; `encrypted=None` decides by name (`*.sops.json` is encrypted)."""
-    path = Path(path)
     file = str(path)
     if encrypted is None:
-        encrypted = path.name.endswith(".sops.json")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return [Problem(file, "", f"cannot read the file: {exc.strerror or exc}")]
-    doc, problems = parse_json(raw, file=file)
+        encrypted = is_encrypted_name(path)
+    doc, problems = read_file(path)
     if doc is None:
         return problems
     if not encrypted and isinstance(doc, Mapping):
-        problems += [
-            Problem(
-                file,
-                pointer([key]),
-                f"plaintext secret `{key}` in {path.name}: move it to auth_client.sops.json and encrypt it "
-                "with `planet-profiles encrypt`",
-            )
-            for key in SECRET_KEYS
-            if doc.get(key) is not None
-        ]
+        problems += _plaintext_secret_problems(doc, file)
     return sort_problems(problems + validate_document(doc, file=file, encrypted=encrypted))
+
+
+def encryption_problems(doc: Any, *, file: str, encrypted: bool) -> list[Problem]:
+    """Only the encryption rules of one parsed file, without the schema (and without importing jsonschema).
+
+    Plaintext: no secret key, no `sops` block. Encrypted: a well-formed `sops` block (MAC, recipients), every
+    secret key an `ENC[…]` string, nothing else encrypted. The `planet-profiles-encrypted` hook runs this.
+    """
+    if not isinstance(doc, Mapping):
+        return validate_document(doc, file=file)  # "a profile must be a JSON object"
+    if encrypted:
+        return sort_problems(_sops_problems(doc, file, set()))
+    return sort_problems(_plaintext_secret_problems(doc, file) + _sops_in_plaintext(doc, file))
+
+
+def _plaintext_secret_problems(doc: Mapping[str, Any], file: str) -> list[Problem]:
+    """A plaintext profile file holds no secret key (DESIGN: "Profiles on disk")."""
+    return [
+        Problem(
+            file,
+            pointer([key]),
+            f"plaintext secret `{key}` in {Path(file).name}: move it to auth_client.sops.json and encrypt it "
+            "with `planet-profiles encrypt`",
+        )
+        for key in SECRET_KEYS
+        if doc.get(key) is not None
+    ]
+
+
+def _sops_in_plaintext(doc: Mapping[str, Any], file: str) -> list[Problem]:
+    if "sops" not in doc:
+        return []
+    return [Problem(file, "/sops", "this file has a `sops` block: name encrypted files `*.sops.json`")]
 
 
 # ---------------------------------------------------------------- documents
@@ -320,12 +357,7 @@ def validate_document(doc: Any, *, file: str, encrypted: bool = False) -> list[P
         return [Problem(file, "", f"a profile must be a JSON object; got {describe(doc)}")]
     problems: list[Problem] = []
     skip: set[str] = {"sops"}  # top-level keys already reported: no schema noise about them
-    if encrypted:
-        problems += _sops_problems(doc, file, skip)
-    elif "sops" in doc:
-        problems.append(
-            Problem(file, "/sops", "this file has a `sops` block: name encrypted files `*.sops.json`")
-        )
+    problems += _sops_problems(doc, file, skip) if encrypted else _sops_in_plaintext(doc, file)
     problems += _type_problems({k: val for k, val in doc.items() if k != "sops"}, file, skip)
     return sort_problems(problems)
 

@@ -53,33 +53,31 @@ CLI = {"client_type": "oidc_device_code", "auth_server": SERVER, "client_id": "d
 SVC = {"client_type": "oidc_client_credentials_secret", "auth_server": SERVER, "client_id": "svc"}
 APIKEY = {"client_type": "static_apikey", "api_key": SECRET}
 
-# The five bad files: (path, content, validate's lines, encrypted's lines) as `file: pointer: words`.
-BAD: dict[str, tuple[Any, list[str], list[str]]] = {
+HALF = "a real sops file whose `client_secret` was replaced by plaintext"
+BOTH = ("validate", "encrypted")
+# The five bad files: path -> (content, what the hooks print after `path: `, the hooks that fail on it).
+BAD: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "profiles/typo/auth_client.json": (
         {**CLI, "scope": ["openid"]},
-        ["profiles/typo/auth_client.json: /scope: unknown key `scope` (did you mean `scopes`?)"],
-        [],
+        "/scope: unknown key `scope` (did you mean `scopes`?)",
+        ("validate",),
     ),
     "profiles/noid/auth_client.json": (
         {k: v for k, v in CLI.items() if k != "client_id"},
-        ["profiles/noid/auth_client.json: /client_id: missing required key `client_id`"],
-        [],
+        "/client_id: missing required key `client_id`",
+        ("validate",),
     ),
     "profiles/leak/auth_client.json": (
         {**SVC, "client_secret": SECRET},
-        (leak := ["profiles/leak/auth_client.json: /client_secret: plaintext secret `client_secret`"]),
-        leak,
+        "/client_secret: plaintext secret `client_secret` in auth_client.json",
+        BOTH,
     ),
     "profiles/raw/auth_client.sops.json": (
         {**SVC, "client_secret": SECRET},
-        (raw := ["profiles/raw/auth_client.sops.json: /sops: not encrypted with sops: the `sops` block is missing"]),
-        raw,
+        "/sops: not encrypted with sops: the `sops` block is missing",
+        BOTH,
     ),
-    "profiles/half/auth_client.sops.json": (
-        "HALF",  # a real sops file whose `client_secret` was replaced by plaintext
-        (half := ["profiles/half/auth_client.sops.json: /client_secret: `client_secret` is not encrypted"]),
-        half,
-    ),
+    "profiles/half/auth_client.sops.json": (HALF, "/client_secret: `client_secret` is not encrypted", BOTH),
 }
 
 
@@ -96,7 +94,9 @@ def half_encrypted(encrypted_text: str) -> str:
     return json.dumps(doc, indent=2)
 
 
-def run_hook(entry: Callable[[list[str]], int], files: list[Path], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def run_hook(
+    entry: Callable[[list[str]], int], files: list[Path], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     code = entry([str(f) for f in files])
     return code, capsys.readouterr().out
 
@@ -108,16 +108,18 @@ def run_hook(entry: Callable[[list[str]], int], files: list[Path], capsys: pytes
 def test_each_bad_file_fails_alone(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    content, validate_lines, encrypted_lines = BAD[name]
-    if content == "HALF":
-        content = half_encrypted(SOPS_FIXTURE.read_text())
-    write(tmp_path, name, content)
-    monkeypatch.chdir(tmp_path)
-    for entry, lines in ((main_validate, validate_lines), (main_encrypted, encrypted_lines)):
+    content, expected, hooks = BAD[name]
+    write(tmp_path, name, half_encrypted(SOPS_FIXTURE.read_text()) if content == HALF else content)
+    monkeypatch.chdir(tmp_path)  # relative names, as pre-commit passes them
+    for hook, entry in (("validate", main_validate), ("encrypted", main_encrypted)):
         code, out = run_hook(entry, [Path(name)], capsys)
-        assert code == (1 if lines else 0), out
-        for line in lines:
-            assert any(got.startswith(line) for got in out.splitlines()), (line, out)
+        if hook in hooks:
+            assert code == 1
+            assert f"{name}: {expected}" in [
+                line[: len(name) + 2 + len(expected)] for line in out.splitlines()
+            ]
+        else:
+            assert (code, out) == (0, "")
         assert SECRET not in out
 
 
@@ -129,13 +131,16 @@ def test_good_files_pass_in_one_call(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert run_hook(main_validate, [], capsys) == (0, "")
 
 
-def test_summary_counts_problems_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_line_per_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, "a/auth_client.json", WEB)
     bad = write(tmp_path, "b/auth_client.json", {**SVC, "client_secret": SECRET, "scope": "x"})
     code, out = run_hook(main_validate, [good, bad], capsys)
     assert code == 1
-    assert out.splitlines()[-1] == "3 problem(s) in 1 of 2 file(s)"
-    assert str(good) not in out
+    assert out.splitlines() == [
+        f"{bad}: /client_secret: plaintext secret `client_secret` in auth_client.json: move it to "
+        "auth_client.sops.json and encrypt it with `planet-profiles encrypt`",
+        f"{bad}: /scope: unknown key `scope` (did you mean `scopes`?)",
+    ]
 
 
 def test_module_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,7 +161,10 @@ def test_module_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_hooks_import_light(tmp_path: Path, entry: str, banned: tuple[str, ...]) -> None:
     """As the console script does it; `-X importtime` lists every module imported."""
     write_sops_yaml(tmp_path, [FIXTURE_RECIPIENT])
-    files = [write(tmp_path, "a/auth_client.json", WEB), write(tmp_path, "b/auth_client.sops.json", SOPS_FIXTURE.read_text())]
+    files = [
+        write(tmp_path, "a/auth_client.json", WEB),
+        write(tmp_path, "b/auth_client.sops.json", SOPS_FIXTURE.read_text()),
+    ]
     code = f"import sys; from planet_profiles._hooks import {entry}; sys.exit({entry}(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code, *map(str, files)], capture_output=True, text=True
@@ -176,17 +184,13 @@ def test_rekey_warning_when_recipients_changed(tmp_path: Path, capsys: pytest.Ca
     file = write(tmp_path / "repo", "profiles/svc/auth_client.sops.json", SOPS_FIXTURE.read_text())
     code, out = run_hook(main_encrypted, [file], capsys)
     assert code == 0  # a warning, not a failure
+    config = tmp_path / "repo" / ".sops.yaml"
     assert out == (
-        f"{file}: /sops: warning: recipients differ from the creation rule in {tmp_path / 'repo' / '.sops.yaml'} "
+        f"{file}: /sops: warning: recipients differ from the creation rule in {config} "
         f"(to add: age:{other}): a rekey is due; run `planet-profiles rekey {file}`\n"
     )
     write_sops_yaml(tmp_path / "repo", [FIXTURE_RECIPIENT])
-    _hooks_cache_clear()
     assert run_hook(main_encrypted, [file], capsys) == (0, "")
-
-
-def _hooks_cache_clear() -> None:
-    """Nothing to clear: each `main_encrypted` call reads `.sops.yaml` afresh (cached within a call only)."""
 
 
 def test_rule_path_regex_is_relative_to_the_config_directory(tmp_path: Path) -> None:
@@ -199,13 +203,30 @@ def test_rule_path_regex_is_relative_to_the_config_directory(tmp_path: Path) -> 
         "  - age: age1fallback\n"
     )
     assert rekey_warnings(str(file), doc) == []
-    write(tmp_path / "repo", "profiles/svc/.sops.yaml", "creation_rules:\n  - path_regex: '^nothing$'\n    age: x\n")
+    write(
+        tmp_path / "repo",
+        "profiles/svc/.sops.yaml",
+        "creation_rules:\n  - path_regex: '^nothing$'\n    age: x\n",
+    )
     [notice] = rekey_warnings(str(file), doc)  # the nearest .sops.yaml wins, as in sops
     assert "no creation rule in" in notice.message and "`auth_client.sops.json`" in notice.message
     (tmp_path / "repo" / "profiles/svc/.sops.yaml").write_text("creation_rules: [unclosed\n")
     [notice] = rekey_warnings(str(file), doc)
     assert notice.message.startswith("cannot read") and str(notice).endswith(notice.message)
     assert ": /sops: warning: cannot read" in str(notice)
+
+
+def test_rekey_warning_when_only_the_key_groups_differ(tmp_path: Path) -> None:
+    doc = json.loads(SOPS_FIXTURE.read_text())
+    doc["sops"]["age"].append({"recipient": "age1other", "enc": "x"})  # one group of two keys
+    file = write(tmp_path, "auth_client.sops.json", doc)
+    write(
+        tmp_path,
+        ".sops.yaml",
+        f"creation_rules:\n  - key_groups:\n      - age: ['{FIXTURE_RECIPIENT}']\n      - age: [age1other]\n",
+    )
+    [notice] = rekey_warnings(str(file), doc)  # two groups of one key each: both needed to decrypt
+    assert "(key groups differ): a rekey is due" in notice.message
 
 
 def test_sops_yaml_is_parsed_once_per_call(
@@ -215,7 +236,12 @@ def test_sops_yaml_is_parsed_once_per_call(
     files = [write(tmp_path, f"p/{i}/auth_client.sops.json", SOPS_FIXTURE.read_text()) for i in range(40)]
     parsed: list[str] = []
     real = _hooks._parse_config
-    monkeypatch.setattr(_hooks, "_parse_config", lambda path: parsed.append(path) or real(path))
+
+    def counting(path: str) -> Any:
+        parsed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(_hooks, "_parse_config", counting)
     assert run_hook(main_encrypted, files, capsys) == (0, "")
     assert parsed == [str(tmp_path / ".sops.yaml")]
 
@@ -224,27 +250,44 @@ def test_recipients_of_rules_and_files() -> None:
     assert rule_recipients({"age": " age1a, age1b ", "pgp": "ab cd"}) == (
         frozenset({"age:age1a", "age:age1b", "pgp:ABCD"}),
     )
-    assert rule_recipients({"age": ["age1a"], "kms": "arn:k1+arn:role"}) == (frozenset({"age:age1a", "kms:arn:k1"}),)
+    assert rule_recipients({"age": ["age1a"], "kms": "arn:k1+arn:role"}) == (
+        frozenset({"age:age1a", "kms:arn:k1"}),
+    )
     grouped = {
         "key_groups": [
             {"age": ["age1a"], "kms": [{"arn": "arn:k1", "role": "r"}]},
-            {"pgp": ["FFFF"], "gcp_kms": [{"resource_id": "projects/p/k"}], "hc_vault": ["https://v:8200/v1/sops/keys/k"]},
+            {
+                "pgp": ["FFFF"],
+                "gcp_kms": [{"resource_id": "projects/p/k"}],
+                "hc_vault": ["https://v:8200/v1/sops/keys/k"],
+            },
             {"azure_keyvault": [{"vaultUrl": "https://v.vault.azure.net", "key": "k", "version": "1"}]},
         ]
     }
     sops_block = {
         "key_groups": [
-            {"age": [{"recipient": "age1a", "enc": "x"}], "kms": [{"arn": "arn:k1", "role": "r", "enc": "x"}]},
+            {
+                "age": [{"recipient": "age1a", "enc": "x"}],
+                "kms": [{"arn": "arn:k1", "role": "r", "enc": "x"}],
+            },
             {
                 "pgp": [{"fp": "ffff", "enc": "x"}],
                 "gcp_kms": [{"resource_id": "projects/p/k", "enc": "x"}],
-                "hc_vault": [{"vault_address": "https://v:8200", "engine_path": "sops", "key_name": "k", "enc": "x"}],
+                "hc_vault": [
+                    {"vault_address": "https://v:8200", "engine_path": "sops", "key_name": "k", "enc": "x"}
+                ],
             },
-            {"azure_kv": [{"vaultUrl": "https://v.vault.azure.net", "name": "k", "version": "1", "enc": "x"}]},
+            {
+                "azure_kv": [
+                    {"vaultUrl": "https://v.vault.azure.net", "name": "k", "version": "1", "enc": "x"}
+                ]
+            },
         ]
     }
     assert sorted(map(sorted, rule_recipients(grouped))) == sorted(map(sorted, file_recipients(sops_block)))
-    assert file_recipients(json.loads(SOPS_FIXTURE.read_text())["sops"]) == (frozenset({f"age:{FIXTURE_RECIPIENT}"}),)
+    assert file_recipients(json.loads(SOPS_FIXTURE.read_text())["sops"]) == (
+        frozenset({f"age:{FIXTURE_RECIPIENT}"}),
+    )
     assert file_recipients(None) == ()
 
 
@@ -270,3 +313,194 @@ SCRIPTS = (
     'planet-profiles-validate = "planet_profiles._hooks:main_validate"\n'
     'planet-profiles-encrypted = "planet_profiles._hooks:main_encrypted"\n'
 )
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A git repo holding this working tree (tracked and new files) in one commit: (path, rev)."""
+    dest = tmp_path_factory.mktemp("hook-repo") / "planet-profiles"
+    listing = _git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, listing.split("\0")):
+        if (REPO / name).is_file():  # listed but deleted in the working tree: skip
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    pyproject = dest / "pyproject.toml"
+    text = pyproject.read_text()
+    if "planet-profiles-validate" not in text:  # until pyproject.toml declares the hooks' console scripts
+        pyproject.write_text(text.replace("[project.scripts]\n", "[project.scripts]\n" + SCRIPTS, 1))
+    env = {**os.environ, **GIT_IDENTITY}
+    _git(dest, "init", "-q", env=env)
+    _git(dest, "add", "-A", env=env)
+    _git(dest, "commit", "-q", "--no-verify", "-m", "hooks under test", env=env)
+    return dest, _git(dest, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="session")
+def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], dict[str, str]]:
+    """The environment of every pre-commit call: one session `PRE_COMMIT_HOME`, pip and virtualenv caches."""
+    base = tmp_path_factory.mktemp("pre-commit")
+    extra = {
+        "PRE_COMMIT_HOME": str(base / "home"),
+        "PIP_CACHE_DIR": str(base / "pip-cache"),
+        "VIRTUALENV_OVERRIDE_APP_DATA": str(base / "virtualenv"),
+        "PRE_COMMIT_COLOR": "never",
+        **GIT_IDENTITY,
+    }
+
+    def env() -> dict[str, str]:  # called inside a test: the hermetic HOME, no SOPS_* variable
+        assert not any(name.startswith("SOPS_AGE") for name in os.environ)
+        return {**os.environ, **extra}
+
+    return env
+
+
+@pytest.fixture(scope="session")
+def encrypted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Real sops files for a first age recipient, made once; the identity files are deleted at once."""
+    from planet_profiles._sops import Sops
+
+    keys_dir = tmp_path_factory.mktemp("keys")
+    first, second = new_age_key(keys_dir, "1.txt").recipient, new_age_key(keys_dir, "2.txt").recipient
+    shutil.rmtree(keys_dir)  # encryption needs only the public recipients
+    out = tmp_path_factory.mktemp("encrypted")
+    sops = Sops()
+    texts = {}
+    for name, doc in {"svc": {**SVC, "client_secret": SECRET}, "apikey": APIKEY}.items():
+        path = out / name / "auth_client.sops.json"
+        path.parent.mkdir()
+        sops.encrypt(doc, path, age_recipients=[first])
+        texts[name] = path.read_text()
+    return {"texts": texts, "first": first, "second": second}
+
+
+def team_repo(root: Path, encrypted: Mapping[str, Any], *, bad: bool = False) -> Path:
+    """A team profile repo (files staged): plaintext and encrypted profiles, `.sops.yaml`, one other JSON."""
+    write_sops_yaml(root, [encrypted["first"]], path_regex=r"^profiles/.*auth_client\.sops\.json$")
+    write(root, "profiles/web/auth_client.json", WEB)
+    write(root, "profiles/cli/auth_client.json", CLI)
+    write(root, "profiles/svc/auth_client.sops.json", encrypted["texts"]["svc"])
+    write(root, "profiles/apikey/auth_client.sops.json", encrypted["texts"]["apikey"])
+    write(root, "config/settings.json", {"client_secret": SECRET, "unknown": True})  # not a profile
+    for name, (content, _, _) in BAD.items() if bad else ():
+        write(root, name, half_encrypted(encrypted["texts"]["svc"]) if content == HALF else content)
+    env = {**os.environ, **GIT_IDENTITY}
+    _git(root, "init", "-q", env=env)
+    _git(root, "add", "-A", env=env)
+    return root
+
+
+def hook_output(output: str, hook_id: str) -> list[str]:
+    """The lines pre-commit printed for one hook (between `- hook id: <id>` and the next hook's line)."""
+    lines = output.splitlines()
+    start = lines.index(f"- hook id: {hook_id}")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith("planet-profiles ")), len(lines)
+    )
+    return [line for line in lines[start + 1 : end] if line and not line.startswith("- ")]
+
+
+def pre_commit(args: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PRE_COMMIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.integration
+def test_try_repo_passes_a_good_team_repo(
+    tmp_path: Path,
+    hook_repo: tuple[Path, str],
+    pre_commit_env: Callable[[], dict[str, str]],
+    encrypted: dict[str, Any],
+) -> None:
+    team = team_repo(tmp_path / "team", encrypted)
+    done = pre_commit(["try-repo", str(hook_repo[0]), "--all-files"], team, pre_commit_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "planet-profiles validate....." in done.stdout and "planet-profiles encrypted...." in done.stdout
+    assert "Failed" not in done.stdout and "warning" not in done.stdout
+
+
+@pytest.mark.integration
+def test_try_repo_fails_each_bad_file_with_file_and_pointer(
+    tmp_path: Path,
+    hook_repo: tuple[Path, str],
+    pre_commit_env: Callable[[], dict[str, str]],
+    encrypted: dict[str, Any],
+) -> None:
+    team = team_repo(tmp_path / "team", encrypted, bad=True)
+    done = pre_commit(["try-repo", str(hook_repo[0]), "--all-files"], team, pre_commit_env())
+    assert done.returncode == 1, done.stdout + done.stderr
+    for hook in BOTH:
+        got = hook_output(done.stdout, f"planet-profiles-{hook}")
+        expected = {name: f"{name}: {line}" for name, (_, line, hooks) in BAD.items() if hook in hooks}
+        for line in expected.values():
+            assert any(g.startswith(line) for g in got), (hook, line, got)
+        assert {g.split(":")[0] for g in got} == set(expected), got  # only the bad files
+    assert SECRET not in done.stdout + done.stderr
+
+
+def _config(hook_repo: tuple[Path, str]) -> str:
+    return (
+        "repos:\n"
+        f"  - repo: {hook_repo[0]}\n"
+        f"    rev: {hook_repo[1]}\n"
+        "    hooks:\n"
+        "      - id: planet-profiles-validate\n"
+        "      - id: planet-profiles-encrypted\n"
+    )
+
+
+def commit(repo: Path, message: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """`git add -A` and `git commit` (which runs the installed pre-commit hook)."""
+    _git(repo, "add", "-A", env=env)
+    return subprocess.run(["git", "commit", "-m", message], cwd=repo, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.integration
+def test_installed_hook_blocks_a_bad_commit_and_lets_a_good_one_through(
+    tmp_path: Path,
+    hook_repo: tuple[Path, str],
+    pre_commit_env: Callable[[], dict[str, str]],
+    encrypted: dict[str, Any],
+) -> None:
+    env = pre_commit_env()
+    team = team_repo(tmp_path / "team", encrypted)
+    write(team, ".pre-commit-config.yaml", _config(hook_repo))
+    assert pre_commit(["install"], team, env).returncode == 0
+    first = commit(team, "profiles", env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "planet-profiles validate....." in first.stdout + first.stderr  # the hook really ran
+
+    write(team, "profiles/new/auth_client.json", {**SVC, "client_secret": SECRET})
+    blocked = commit(team, "leak", env)
+    assert blocked.returncode != 0
+    assert (
+        "profiles/new/auth_client.json: /client_secret: plaintext secret" in blocked.stdout + blocked.stderr
+    )
+    assert _git(team, "rev-list", "--count", "HEAD") == "1"
+    assert SECRET not in blocked.stdout + blocked.stderr
+
+    write(team, "profiles/new/auth_client.json", CLI)
+    good = commit(team, "fixed", env)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert _git(team, "rev-list", "--count", "HEAD") == "2"
+
+
+@pytest.mark.integration
+def test_rekey_due_is_a_visible_warning(
+    tmp_path: Path,
+    hook_repo: tuple[Path, str],
+    pre_commit_env: Callable[[], dict[str, str]],
+    encrypted: dict[str, Any],
+) -> None:
+    env = pre_commit_env()
+    team = team_repo(tmp_path / "team", encrypted)
+    write(team, ".pre-commit-config.yaml", _config(hook_repo))
+    write_sops_yaml(team, [encrypted["first"], encrypted["second"]], path_regex=r"^profiles/")  # a new member
+    _git(team, "add", "-A", env=env)
+    done = pre_commit(["run", "--all-files"], team, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    got = hook_output(done.stdout, "planet-profiles-encrypted")
+    assert sorted(got) == [
+        f"profiles/{name}/auth_client.sops.json: /sops: warning: recipients differ from the creation rule in "
+        f".sops.yaml (to add: age:{encrypted['second']}): a rekey is due; "
+        f"run `planet-profiles rekey profiles/{name}/auth_client.sops.json`"
+        for name in ("apikey", "svc")
+    ]
