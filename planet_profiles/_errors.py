@@ -25,7 +25,7 @@ ProfileError                      root: .file, .key, .hint
     │   ├── InvalidGrantError     `invalid_grant`: refresh token expired / revoked, bad credentials
     │   ├── AccessDeniedError     `access_denied`: the user (or the server) refused the login
     │   └── ExpiredTokenError     `expired_token`: a device code expired before it was approved
-    ├── TransportError            connection failed, timed out, or kept failing after retries
+    ├── TransportError            the connection failed or timed out, also after bounded retries
     ├── LoginRequiredError        an interactive login is needed before requests can be authenticated
     └── UnsupportedOperationError the client type cannot do that (e.g. `login` for `none`)
 ```
@@ -233,7 +233,8 @@ class ExpiredTokenError(OAuthError):
 
 
 class TransportError(AuthError):
-    """The connection failed or timed out, or the server kept failing after bounded retries."""
+    """The connection failed or timed out, also after bounded retries (a server that keeps answering 5xx
+    or 429 surfaces as `OAuthError` with its `status_code` and RFC `error`)."""
 
 
 class LoginRequiredError(AuthError):

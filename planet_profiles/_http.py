@@ -32,7 +32,7 @@ class RetryPolicy:
     attempts: int = 3
     backoff: float = 0.25
     max_wait: float = 10.0
-    timeout: tuple[float, float] = (5.0, 30.0)  # (connect, read) seconds
+    timeout: tuple[float, float] = (5.0, 15.0)  # (connect, read) seconds
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
 
@@ -79,13 +79,17 @@ def request(
     data: Mapping[str, str] | bytes | None = None,
     headers: Mapping[str, str] | None = None,
     auth: tuple[str, str] | None = None,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,
 ) -> HttpResponse:
     """Send one request with retries. Returns the last response; raises `TransportError` if none came.
 
-    Nothing of the body or headers is logged: they may carry secrets, codes and tokens.
+    Nothing of the body or headers is logged: they may carry secrets, codes and tokens. Without `policy`,
+    `DEFAULT_POLICY` as it is at call time (tests and embedding applications may replace it).
     """
     import requests
+
+    if policy is None:
+        policy = DEFAULT_POLICY
 
     host = urlsplit(url).netloc or url
     last_error: str | None = None

@@ -69,7 +69,7 @@ class JwksCache:
         ttl: float = 600.0,
         refetch_cooldown: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        policy: _http.RetryPolicy = _http.DEFAULT_POLICY,
+        policy: _http.RetryPolicy | None = None,
         file: str | None = None,
     ) -> None:
         self._uri = uri

@@ -199,7 +199,7 @@ def token_request(
     client_auth: ClientAuth,
     *,
     file: str | None = None,
-    policy: _http.RetryPolicy = _http.DEFAULT_POLICY,
+    policy: _http.RetryPolicy | None = None,
 ) -> Token:
     """POST a grant to the token endpoint (RFC 6749 §3.2) and return the stamped `Token`."""
     url = endpoint(config, "token_endpoint", file=file)

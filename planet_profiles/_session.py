@@ -150,7 +150,8 @@ class TokenManager:
             try:
                 new = self._renew(token)
             except (TransportError, OAuthError) as exc:
-                transient = isinstance(exc, TransportError) or (exc.status_code or 0) >= 500
+                status = 0 if isinstance(exc, TransportError) else exc.status_code or 0
+                transient = isinstance(exc, TransportError) or status == 429 or status >= 500  # RFC 6585 §4
                 if (
                     keep_if_valid
                     and token is not None

@@ -89,7 +89,7 @@ class TokenValidator:
         refetch_cooldown: float = 30.0,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-        http_policy: _http.RetryPolicy = _http.DEFAULT_POLICY,
+        http_policy: _http.RetryPolicy | None = None,
         file: str | None = None,
     ) -> None:
         self.issuer = normalize_issuer(issuer)

@@ -36,7 +36,7 @@ def _expired_context(server: DevServer) -> tuple[planet_profiles.AuthContext, st
 
 
 def test_50_threads_and_200_coroutines_make_one_token_request(devserver_factory) -> None:  # type: ignore[no-untyped-def]
-    server: DevServer = devserver_factory(access_ttl=2)
+    server: DevServer = devserver_factory(access_ttl=5)  # the renewed token must outlive the 250 calls
     ctx, old_access_token = _expired_context(server)
     auth = ctx.request_authenticator()
     server.reset_stats()
