@@ -9,14 +9,16 @@ The bearer token goes only into the `Authorization` header (SECURITY TOK-01).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._session import TokenManager, refresh_at
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["RequestAuthenticator", "make_authenticator"]
 
@@ -109,7 +111,7 @@ class RequestAuthenticator:
         if header is not None:
             request.headers["Authorization"] = header
         response = yield request
-        if response.status_code == 401 and self._manager is not None:
+        if response.status_code == 401 and self._manager is not None and _carried(response, header):
             retry_header = self._renew_after_401(header)
             if retry_header is not None:
                 request.headers["Authorization"] = retry_header
@@ -117,6 +119,8 @@ class RequestAuthenticator:
 
     # httpx, async client: never block the event loop on a refresh.
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+        import asyncio  # imported here: asyncio costs ~15 ms at start-up, and only async callers need it
+
         due, header = self._state
         if self._clock() >= due:
             async with self._async_lock():
@@ -126,7 +130,7 @@ class RequestAuthenticator:
         if header is not None:
             request.headers["Authorization"] = header
         response = yield request
-        if response.status_code == 401 and self._manager is not None:
+        if response.status_code == 401 and self._manager is not None and _carried(response, header):
             async with self._async_lock():
                 retry_header = await asyncio.to_thread(self._renew_after_401, header)
             if retry_header is not None:
@@ -134,6 +138,8 @@ class RequestAuthenticator:
                 yield request
 
     def _async_lock(self) -> asyncio.Lock:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         lock = self._async_locks.get(loop)
         if lock is None:
@@ -144,6 +150,11 @@ class RequestAuthenticator:
         if self._manager is not None:
             return f"RequestAuthenticator({self._manager.client!r})"
         return f"RequestAuthenticator({'static' if self._state[1] else 'none'})"
+
+
+def _carried(response: Any, header: str | None) -> bool:
+    """The 401 answered a request that carried `header`: not one redirected to a host it was dropped for."""
+    return header is not None and response.request.headers.get("Authorization") == header
 
 
 @functools.lru_cache(maxsize=1)

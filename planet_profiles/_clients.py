@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from . import _http
-from ._errors import LoginRequiredError, OAuthError, UnsupportedOperationError
+from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
 from ._oauth import ClientAuth, endpoint, error_from, token_request
 from ._tokens import Token
 
@@ -193,9 +193,15 @@ class OidcAuthClient(AuthClient):
         """Revoke the refresh token first (it can mint new access tokens), then the access token."""
         if token is None:
             return
-        if token.refresh_token:
-            self.revoke(token.refresh_token, "refresh_token")
-        self.revoke(token.access_token, "access_token")
+        first: Exception | None = None
+        for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
+            if value:
+                try:
+                    self.revoke(value, hint)
+                except (OAuthError, TransportError) as exc:  # try both; report the first failure
+                    first = first or exc
+        if first is not None:
+            raise first
 
     def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, Any]:  # noqa: S107
         """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +21,7 @@ from ._contract import SECRET_KEYS
 from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
 from ._session import TokenManager
 from ._sources import ENV_CLIENT_ID, Source, resolve_source
-from ._tokens import FileTokenStore, MemoryTokenStore, SopsTokenStore, Token, TokenStore
+from ._tokens import Token, token_store
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -85,28 +84,6 @@ def load_config(file: Path, *, sops: Sops | None = None) -> Any:
     return parse_config(read_document(file, sops=sops), file=str(file))
 
 
-PLAINTEXT_TOKENS_ENV = "PL_AUTH_PLAINTEXT_TOKENS"
-
-
-def _token_store(
-    name: str,
-    *,
-    save_token_file: bool,
-    initial: Token | None = None,
-    profile_file: Path | None = None,
-    sops: Sops | None = None,
-) -> TokenStore:
-    """Memory-only, `token.sops.json` for encrypted profiles (unless `PL_AUTH_PLAINTEXT_TOKENS=1`), else
-    `token.json`."""
-    if not save_token_file:
-        return MemoryTokenStore(initial)
-    encrypted = profile_file is not None and profile_file.name.endswith(".sops.json")
-    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
-        assert profile_file is not None
-        return SopsTokenStore(_store.token_path(name, encrypted=True), profile_file=profile_file, sops=sops)
-    return FileTokenStore(_store.token_path(name))
-
-
 def open_profile(
     name: str | None = None,
     *,
@@ -163,7 +140,7 @@ def open_profile(
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
     manager = None
     if client.uses_tokens:
-        store = _token_store(
+        store = token_store(
             source.profile,
             save_token_file=save_token_file,
             profile_file=location.file if location else None,
@@ -198,7 +175,7 @@ def from_config(
     if client.uses_tokens:
         initial = Token(initial_token_data, file="initial_token_data") if initial_token_data else None
         manager = TokenManager(
-            client, _token_store(profile_name, save_token_file=save_token_file, initial=initial)
+            client, token_store(profile_name, save_token_file=save_token_file, initial=initial)
         )
         if initial is not None and save_token_file:
             manager.set(initial)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import _store
 from ._atomic import atomic_write, ensure_private_dir
 from ._errors import StorageError, TokenFileError
 
@@ -30,6 +31,7 @@ __all__ = [
     "TokenStore",
     "fingerprint",
     "recipients_of",
+    "token_store",
 ]
 
 TOKEN_ENCRYPTED_REGEX = "^(access_token|refresh_token|id_token|key|jwt)$"  # noqa: S105 - key names, not a secret
@@ -301,3 +303,25 @@ class SopsTokenStore:
 
     def __repr__(self) -> str:
         return f"SopsTokenStore({str(self._path)!r})"
+
+
+PLAINTEXT_TOKENS_ENV = "PL_AUTH_PLAINTEXT_TOKENS"
+
+
+def token_store(
+    name: str,
+    *,
+    save_token_file: bool,
+    initial: Token | None = None,
+    profile_file: Path | None = None,
+    sops: Sops | None = None,
+) -> TokenStore:
+    """Memory-only, `token.sops.json` for encrypted profiles (unless `PL_AUTH_PLAINTEXT_TOKENS=1`), else
+    `token.json`."""
+    if not save_token_file:
+        return MemoryTokenStore(initial)
+    encrypted = profile_file is not None and profile_file.name.endswith(".sops.json")
+    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
+        assert profile_file is not None
+        return SopsTokenStore(_store.token_path(name, encrypted=True), profile_file=profile_file, sops=sops)
+    return FileTokenStore(_store.token_path(name))

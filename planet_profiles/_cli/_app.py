@@ -1,9 +1,14 @@
 """The `planet-profiles` command group: global options, logging, colour, output helpers and one error policy.
 
-Error policy (DESIGN.md "CLI and hooks", SECURITY.md BAD-01): a `ProfileError` becomes one line
-`Error: <message>` on stderr and exit 1 (its message already names the file, the key and the fix); click's
-usage errors keep click's wording and exit 2; Ctrl-C is `Error: interrupted`, exit 130; anything else is
-`Error: internal error: <Type>: <message>`, exit 70 (EX_SOFTWARE), with the traceback only under `-v`.
+Error policy (DESIGN.md "CLI and hooks", SECURITY.md BAD-01):
+
+- a `ProfileError` is one line `Error: <message>` on stderr, exit 1 (the message names file, key and fix);
+- an `OSError` on a file is `Error: FILE: reason`, exit 1;
+- click's usage errors keep click's wording (usage, then one `Error:` line), exit 2;
+- Ctrl-C is `Error: interrupted`, exit 130;
+- anything else is `Error: internal error: <Type>: <message>`, exit 70 (EX_SOFTWARE), with the traceback
+  only under `-v`.
+
 No traceback is ever printed by default.
 
 Heavy modules (pydantic, jsonschema, requests, copier) are imported inside the commands that need them, so
@@ -47,14 +52,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CliError(click.ClickException):
-    """An error the CLI reports as one `Error: …` line with `exit_code`."""
+    """An error the CLI reports as one `Error: …` line; exit status `exit_code` (1)."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))  # one line, whatever the message held
-        self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class _InternalError(CliError):
+    exit_code = EX_SOFTWARE
+
+
+class _Interrupted(CliError):
+    exit_code = EX_INTERRUPTED
 
 
 @dataclass
@@ -73,13 +85,17 @@ class _Group(click.Group):
         except ProfileError as exc:
             _debug_traceback(ctx)
             raise CliError(str(exc)) from None
+        except OSError as exc:  # a file or directory the user named: permissions, disk full, …
+            _debug_traceback(ctx)
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise CliError(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
-            raise CliError("interrupted", EX_INTERRUPTED) from None
+            raise _Interrupted("interrupted") from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback by default
             _debug_traceback(ctx)
             detail = f"{type(exc).__name__}: {exc}"[:300]
             hint = "" if _verbose(ctx) else " (run with -v for the traceback)"
-            raise CliError(f"internal error: {detail}{hint}", EX_SOFTWARE) from None
+            raise _InternalError(f"internal error: {detail}{hint}") from None
 
 
 def _verbose(ctx: click.Context) -> bool:
@@ -132,8 +148,12 @@ Shell completion (bash, zsh, fish):
     epilog=_EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, "-V", "--version", prog_name="planet-profiles", message="%(prog)s %(version)s")
-@click.option("-v", "--verbose", is_flag=True, help="Log every step (DEBUG) to stderr; secrets are never logged.")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="planet-profiles", message="%(prog)s %(version)s"
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log every step (DEBUG) to stderr; secrets are never logged."
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
     """Declarative, reviewable, sops-encrypted OAuth auth-client profiles.
@@ -169,7 +189,9 @@ def profile_argument(function: F) -> F:
 
 
 def json_option(function: F) -> F:
-    decorated: F = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(function)
+    decorated: F = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(
+        function
+    )
     return decorated
 
 

@@ -7,8 +7,11 @@ strings are encrypted), so `list`, `status` and `show` work without any key.
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Target",
     "TokenState",
+    "find_files",
     "human_duration",
     "read_raw",
     "read_token_state",
@@ -50,8 +54,17 @@ class Target:
         return "built-in" if self.source.kind == "profile" else f"ad-hoc ({self.source.origin})"
 
     def token_file(self) -> Path | None:
-        """Where the loader keeps this profile's token (None for ad-hoc API keys: they have none)."""
-        return None if self.source.kind == "api_key" else token_file(self.name, self.location)
+        """Where the loader keeps this profile's token (None for types without tokens)."""
+        from planet_profiles._clients import client_class_for
+
+        if self.source.kind == "api_key":
+            return None
+        client_type = self.client_type()
+        try:
+            uses_tokens = client_class_for(client_type).uses_tokens if client_type else True
+        except KeyError:  # an unknown client_type: say where its token would be
+            uses_tokens = True
+        return token_file(self.name, self.location) if uses_tokens else None
 
     def client_type(self) -> str | None:
         """The profile's `client_type`, read without decrypting (None when the file has none)."""
@@ -67,10 +80,10 @@ class Target:
 
 def token_file(name: str, location: ProfileLocation | None) -> Path | None:
     """Where the loader keeps the token of profile `name` (`~/.planet/<name>/token[.sops].json`)."""
-    from planet_profiles._loader import _token_store
+    from planet_profiles._tokens import token_store
 
     profile_file = location.file if location else None
-    return _token_store(name, save_token_file=True, profile_file=profile_file).path
+    return token_store(name, save_token_file=True, profile_file=profile_file).path
 
 
 def resolve_target(name: str | None) -> Target:
@@ -130,7 +143,7 @@ class TokenState:
     def describe(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
         if self.state == NONE:
-            return "no token"
+            return "no token" if self.path else "no token (this profile type uses none)"
         if self.state == UNREADABLE:
             return f"unreadable: {self.problem}"
         if self.expires_at is None:
@@ -202,3 +215,22 @@ def human_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes} min" + (f" {secs} s" if secs else "")
     return f"{secs} s"
+
+
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", ".tox", ".mypy_cache", "node_modules", "__pycache__"})
+
+
+def find_files(paths: Sequence[Path], patterns: Sequence[str]) -> list[Path]:
+    """Files named on the command line, plus those matching `patterns` below named directories (VCS and
+    tool directories such as `.git` or `node_modules` are skipped). Sorted, without duplicates."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        if not path.is_dir():
+            found[path] = None
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            for name in sorted(files):
+                if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+                    found[Path(root) / name] = None
+    return sorted(found)

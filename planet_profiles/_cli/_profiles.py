@@ -34,10 +34,14 @@ def _selected_profile() -> str | None:
         row = next(r for r in explain_selection() if r["selected"])
     except ProfileError:
         return None  # a broken ~/.planet.json breaks the commands that select, not `list`
-    return str(row["value"]) if row["value"] and row["source"].startswith(("PL_AUTH_PROFILE", "built")) else None
+    return (
+        str(row["value"]) if row["value"] and row["source"].startswith(("PL_AUTH_PROFILE", "built")) else None
+    )
 
 
-def _row(name: str, location: ProfileLocation | None, client_type: str | None, selected: str | None) -> dict[str, Any]:
+def _row(
+    name: str, location: ProfileLocation | None, client_type: str | None, selected: str | None
+) -> dict[str, Any]:
     state = read_token_state(token_file(name, location))
     return {
         "name": name,
@@ -66,8 +70,9 @@ def _builtin_rows(taken: set[str], selected: str | None) -> list[dict[str, Any]]
 @cli.command("list")
 @json_option
 def list_command(as_json: bool) -> None:
-    """List every profile on the search path (~/.planet, then PL_AUTH_PROFILE_PATH) and the built-in ones.
+    """List the profiles: type, origin, encrypted?, token state.
 
+    Profiles are searched in ~/.planet, then PL_AUTH_PROFILE_PATH; built-in ones are listed too.
     Shows the client type, where the profile was found, whether it is encrypted, and its token state
     (none, valid, expired, refreshable). `*` marks the profile used when none is named. Needs no key.
     """
@@ -89,7 +94,9 @@ def list_command(as_json: bool) -> None:
     for r in rows:
         origin = f"{r['directory']} ({r['origin']})" if r["directory"] else r["origin"]
         enc = "yes" if r["encrypted"] else "no"
-        table.append(("*" if r["selected"] else "", r["name"], str(r["client_type"]), enc, r["token"], origin))
+        table.append(
+            ("*" if r["selected"] else "", r["name"], str(r["client_type"]), enc, r["token"], origin)
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -109,7 +116,10 @@ def _config_rows(target: Target) -> tuple[dict[str, dict[str, Any]], dict[str, A
     doc = read_raw(file)
     meta = doc.pop("sops", None)
     # Secrets are replaced before parsing: their values never reach the model, let alone the output.
-    parsed = parse_config({k: (REDACTED if k in SECRET_KEYS and isinstance(v, str) else v) for k, v in doc.items()}, file=str(file))
+    parsed = parse_config(
+        {k: (REDACTED if k in SECRET_KEYS and isinstance(v, str) else v) for k, v in doc.items()},
+        file=str(file),
+    )
     where = str(file)
     rows = {}
     for key, value in parsed.to_dict().items():
@@ -123,7 +133,10 @@ def _config_rows(target: Target) -> tuple[dict[str, dict[str, Any]], dict[str, A
     facts: dict[str, Any] = {"encrypted": meta is not None}
     if isinstance(meta, dict):
         facts["recipients"] = [
-            str(e.get("recipient") or e.get("fp")) for group in ("age", "pgp") for e in meta.get(group) or [] if isinstance(e, dict)
+            str(e.get("recipient") or e.get("fp"))
+            for group in ("age", "pgp")
+            for e in meta.get(group) or []
+            if isinstance(e, dict)
         ]
     return rows, facts
 
@@ -137,7 +150,11 @@ def _adhoc_rows(target: Target) -> dict[str, dict[str, Any]]:
     ctx = open_profile(source.profile if source.kind == "profile" else None, save_token_file=False)
     from_source = {"client_id": source.origin, "api_key": source.origin}
     from_source["client_secret"] = ENV_CLIENT_SECRET if source.origin == ENV_CLIENT_ID else source.origin
-    base = f"built-in profile {target.name}" if source.kind == "profile" else f"ad-hoc credentials ({source.origin})"
+    base = (
+        f"built-in profile {target.name}"
+        if source.kind == "profile"
+        else f"ad-hoc credentials ({source.origin})"
+    )
     config = ctx.auth_client().config
     rows = {}
     for key, value in config.to_dict().items():
@@ -155,7 +172,9 @@ def _text(value: Any) -> str:
 @profile_argument
 @json_option
 def show(name: str | None, as_json: bool) -> None:
-    """Show a profile's effective config, secrets redacted, with the origin of every value.
+    """Show the effective config and where each value comes from.
+
+    Secrets are redacted.
 
     Origins are the profile file, `default` (the schema's default), an environment variable or
     ~/.planet.json (ad-hoc credentials), or a built-in profile. Also shows why this profile was selected
@@ -194,7 +213,10 @@ def show(name: str | None, as_json: bool) -> None:
     width = max(len(k) for k in rows)
     value_width = min(48, max(len(_text(r["value"])) for r in rows.values()))
     for key, row in rows.items():
-        click.echo(f"  {key.ljust(width)}  {_text(row['value']).ljust(value_width)}  {row['origin']}")
+        origin = row["origin"]
+        if target.location is not None and origin == str(target.location.file):
+            origin = target.location.file.name  # the file named above
+        click.echo(f"  {key.ljust(width)}  {_text(row['value']).ljust(value_width)}  {origin}")
     click.echo("\nselection (highest precedence first):")
     for row in selection:
         mark = "<- selected" if row["selected"] else ("set" if row["set"] else "-")
@@ -209,7 +231,9 @@ def show(name: str | None, as_json: bool) -> None:
 @profile_argument
 @json_option
 def status(name: str | None, as_json: bool) -> None:
-    """Show a profile's token: valid, expired, refreshable or none; when it expires; its scopes.
+    """Show the token state, expiry and scopes.
+
+    The state is valid, expired, refreshable or none.
 
     Reads the token file without decrypting it and without network calls (use `doctor` to check more).
     """
@@ -220,7 +244,14 @@ def status(name: str | None, as_json: bool) -> None:
     if target.location is not None:
         requested = read_raw(target.location.file).get("scopes")
     if as_json:
-        emit_json({"profile": target.name, "client_type": client_type, "requested_scopes": requested, **state.to_json()})
+        emit_json(
+            {
+                "profile": target.name,
+                "client_type": client_type,
+                "requested_scopes": requested,
+                **state.to_json(),
+            }
+        )
         return
     click.echo(f"profile   {target.name} ({client_type})")
     click.echo(f"token     {state.describe()}")

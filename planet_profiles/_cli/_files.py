@@ -1,0 +1,141 @@
+"""`validate`, `schema`, `new`: commands on files that need no key and no selected profile.
+
+`validate` is a thin loop over `planet_profiles.validate_file` (the pre-commit hook's check), printing each
+problem as `file: pointer: message`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._app import CliError, cli, emit_json, json_option
+from ._common import find_files
+
+PROFILE_PATTERNS = ("auth_client*.json",)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@json_option
+def validate(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check profile files against the schema; no key needed.
+
+    PATHS are files or directories (searched for auth_client*.json; default: the current directory).
+    Encrypted files are checked too: secrets must be sops ENC[…] values, every other key clear text.
+    Prints one `file: /pointer: message` line per problem and exits 1 if there is any.
+    """
+    from planet_profiles._validate import validate_file
+
+    files = find_files(paths or (Path("."),), PROFILE_PATTERNS)
+    problems = [problem for file in files for problem in validate_file(file)]
+    if as_json:
+        emit_json(
+            {
+                "ok": not problems,
+                "files": [str(f) for f in files],
+                "problems": [{"file": p.file, "pointer": p.pointer, "message": p.message} for p in problems],
+            }
+        )
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+    if problems:
+        bad = len({p.file for p in problems})
+        raise CliError(f"{len(problems)} problem(s) in {bad} of {len(files)} file(s)")
+    if not as_json:
+        if files:
+            click.echo(f"{len(files)} file(s) OK", err=True)
+        else:
+            click.echo("no auth_client*.json file found", err=True)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file differs from the models.")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def schema(check: bool, directory: Path | None) -> None:
+    """Write (or --check) the JSON Schema files.
+
+    They are generated from the config models.
+
+    DIRECTORY defaults to the package's schema directory (the checkout's `schema/`).
+    """
+    from planet_profiles import _schema
+
+    where = directory or _schema.schema_dir()
+    if check:
+        drift = _schema.schema_drift(where)
+        for name in drift:
+            click.echo(f"{where / name}: out of date")
+        if drift:
+            raise CliError(
+                f"{len(drift)} schema file(s) in {where} differ from the models; "
+                f"regenerate them with `planet-profiles schema {where}`"
+            )
+        click.echo(f"{where}: schema files up to date")
+        return
+    changed = _schema.write_schemas(where)
+    for path in changed:
+        click.echo(f"wrote {path}")
+    if not changed:
+        click.echo(f"{where}: schema files up to date")
+
+
+def template_dir(name: str) -> Path:
+    """`templates/<name>` of the source checkout this package runs from."""
+    import planet_profiles
+
+    root = Path(planet_profiles.__file__).resolve().parent.parent / "templates" / name
+    if not (root / "copier.yml").is_file() and not (root / "copier.yaml").is_file():
+        raise CliError(f"the copier template {name!r} is not available: no copier.yml in {root}")
+    return root
+
+
+def _answers(pairs: tuple[str, ...]) -> dict[str, str]:
+    answers = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="'--data'")
+        answers[key] = value
+    return answers
+
+
+@cli.command()
+@click.argument("destination", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "-d", "--data", multiple=True, metavar="KEY=VALUE", help="Answer a template question (repeatable)."
+)
+@click.option("--defaults", is_flag=True, help="Take the default of every question not answered with --data.")
+@click.option(
+    "--repo", is_flag=True, help="Scaffold a team GitOps profile repo (.sops.yaml, hooks, CI) instead."
+)
+def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: bool) -> None:
+    """Scaffold a profile from the copier template.
+
+    DESTINATION defaults to ~/.planet.
+
+    The template asks for the profile name, client type, auth server and client id; answer on the command
+    line with --data KEY=VALUE and skip the rest with --defaults. Check the result with `validate` and put
+    secrets in with `encrypt`.
+    """
+    from planet_profiles._store import user_profiles_dir
+
+    answers = _answers(data)
+    source = template_dir("profile-repo" if repo else "profile")
+    if destination is None:
+        if repo:
+            raise click.UsageError("--repo needs a DESTINATION directory")
+        destination = user_profiles_dir()
+    import copier  # heavy: only here
+    from copier.errors import CopierError
+
+    try:  # our own template: trusted (its Jinja extension encrypts secrets in memory)
+        worker = copier.run_copy(str(source), destination, data=answers, defaults=defaults, unsafe=True)
+    except CopierError as exc:
+        raise CliError(f"the {source.name} template failed ({type(exc).__name__}): {exc}") from None
+    except ValueError as exc:  # copier's way to refuse a --data answer its validator rejects
+        raise CliError(str(exc)) from None
+    name = worker.answers.combined.get("profile_name")
+    click.echo(f"Created {destination / str(name) if name and not repo else destination}")

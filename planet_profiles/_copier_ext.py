@@ -1,0 +1,400 @@
+"""Stage "create": what the copier templates (`templates/profile`, `templates/profile-repo`) need from us.
+
+`ProfileExtension`, a Jinja extension for copier (`_jinja_extensions`), adds the `pp_*` globals that plain
+Jinja cannot express, so that no rule is written twice:
+
+- `pp_asks(key)`: the chosen `client_type` has this key (from the committed JSON Schema);
+- `pp_problem(key)`, `pp_recipients_problem(value, required)`: the problem of an answer, in the words of
+  `validate_file` (empty when fine), for copier's `validator`;
+- `pp_plain_profile(dst_path)`: the text of `auth_client.json` (a profile without secret values);
+- `pp_encrypted_profile(dst_path)`: the text of `auth_client.sops.json`. The document is built in memory
+  and fed to `sops` on stdin (`Sops.encrypt_to_bytes`); only ciphertext comes back and copier writes only
+  that: the plaintext never touches disk, not even transiently (SECURITY TOK-08). Recipients: the
+  `age_recipients` answer, else the `.sops.yaml` creation rule for the target (searched from its directory
+  upwards). `dst_path` is copier's `_copier_conf.dst_path`, passed explicitly;
+- `pp_secrets_given()`, `pp_encrypted()`, `pp_given(*keys)`, `pp_host(url)`, `pp_is_file(*parts)`: helpers
+  for defaults and conditions.
+
+Custom Jinja extensions are an "unsafe" copier feature: users run `copier copy --trust …`, or list the
+template in the `trust` setting of copier's settings file.
+
+`copier update` never renders `auth_client.sops.json` (excluded when `_copier_operation` is `update`, so
+copier can neither overwrite nor conflict on ciphertext). The template's update task runs `sync` (`python
+-m planet_profiles._copier_ext sync FILE --answers-file ANSWERS`) instead: nothing happens when the
+file's clear-text keys match the answers; otherwise it is decrypted in memory with your sops key, its
+clear-text keys replaced, its secrets kept, and re-encrypted. Secrets are rotated with `sops edit` or
+`planet-profiles encrypt`, not by copier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from copier.errors import UserMessageError  # this module runs inside copier (extension, update task)
+from jinja2 import Environment, Undefined, pass_context
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+from planet_profiles._contract import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
+from planet_profiles._errors import ProfileError, ProfileNameError, SopsNoKeyError
+from planet_profiles._schema import index_path, schema_path
+from planet_profiles._sops import Sops
+from planet_profiles._validate import PINNED_URL_KEYS, parse_json, validate_document
+
+__all__ = [
+    "AGE_RECIPIENT_PATTERN",
+    "TEMPLATE_KEYS",
+    "ProfileExtension",
+    "build_document",
+    "encrypt_profile",
+    "main",
+    "problem",
+    "sync",
+]
+
+TEMPLATE_KEYS: tuple[str, ...] = (
+    "auth_server",
+    "client_id",
+    "client_secret",
+    "client_auth_method",
+    "client_privkey_file",
+    "client_privkey",
+    "client_privkey_password",
+    "username",
+    "password",
+    "redirect_uri",
+    "local_redirect_uri",
+    "scopes",
+    "audiences",
+    "allowed_issuer_hosts",
+    *ENDPOINT_KEYS,
+    "legacy_auth_endpoint",
+    "api_key",
+    "bearer_token_prefix",
+)
+"""The profile keys the `profile` template asks for, in the order they are written to the file."""
+
+AGE_RECIPIENT_PATTERN = re.compile(r"age1[02-9ac-hj-np-z]{58}|age1[a-z0-9]+1[02-9ac-hj-np-z]+")
+"""An age X25519 recipient (`age1` + 58 bech32 characters) or an age plugin recipient (use `fullmatch`)."""
+
+# (keys, exactly one?) of the schema's cross-field rules, reported on the question asked last
+_KEY_RULES = {
+    "client_privkey": (("client_privkey_file", "client_privkey"), True),
+    "local_redirect_uri": (("redirect_uri", "local_redirect_uri"), False),
+}
+_TEMPLATE_VAR = "template"  # the root copier.yml's choice between `profile` and `profile-repo`
+
+
+# ---------------------------------------------------------------- the document
+
+
+@cache
+def _schema(client_type: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_path(client_type).read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _client_types() -> frozenset[str]:
+    index = json.loads(index_path().read_text(encoding="utf-8"))
+    return frozenset(index["properties"]["client_type"]["enum"])
+
+
+def _known_type(client_type: Any) -> bool:
+    return isinstance(client_type, str) and client_type in _client_types()
+
+
+def type_keys(client_type: str) -> tuple[str, ...]:
+    """The keys of `TEMPLATE_KEYS` that `client_type` has."""
+    properties = _schema(client_type)["properties"]
+    return tuple(key for key in TEMPLATE_KEYS if key in properties)
+
+
+def _given(value: Any) -> bool:
+    """An answer that sets its key: not missing, null, empty text or an empty list."""
+    return value is not None and value != "" and value != [] and not isinstance(value, Undefined)
+
+
+def build_document(answers: Mapping[str, Any], *, with_secrets: bool) -> dict[str, Any]:
+    """The profile document of copier `answers`: `client_type`, then every key of the type with a value.
+
+    Keys without a value and keys equal to their schema default are left out (no nulls); secret keys only
+    `with_secrets`.
+    """
+    client_type = answers["client_type"]
+    properties = _schema(client_type)["properties"]
+    doc: dict[str, Any] = {"client_type": client_type}
+    for key in type_keys(client_type):
+        value = answers.get(key)
+        if (key in SECRET_KEYS and not with_secrets) or not _given(value):
+            continue
+        if "default" in properties[key] and value == properties[key]["default"]:
+            continue
+        doc[key] = list(value) if isinstance(value, (list, tuple)) else value
+    return doc
+
+
+def _secrets_given(answers: Mapping[str, Any]) -> list[str]:
+    client_type = answers.get("client_type")
+    if not _known_type(client_type):
+        return []
+    return [k for k in build_document(answers, with_secrets=True) if k in SECRET_KEYS]
+
+
+# ---------------------------------------------------------------- validators
+
+
+def problem(key: str, answers: Mapping[str, Any]) -> str:
+    """The problem of the answer to `key` given all `answers` so far, or "" (for copier's `validator`)."""
+    value = answers.get(key)
+    if key == "profile_name":
+        return _name_problem(value)
+    client_type = answers.get("client_type")
+    if not _known_type(client_type):
+        return ""
+    if not _given(value):
+        if key in _schema(client_type).get("required", ()):
+            return f"`{key}` is required for client_type `{client_type}`"
+        if key in _KEY_RULES:
+            keys, exactly_one = _KEY_RULES[key]
+            if not any(_given(answers.get(k)) for k in keys):
+                how = "one" if exactly_one else "at least one"
+                return f"{how} of `{keys[0]}` and `{keys[1]}` is required for client_type `{client_type}`"
+        return ""
+    doc: dict[str, Any] = {"client_type": client_type, key: value}
+    related: tuple[str, ...] = ()
+    if key == "allowed_issuer_hosts":
+        related = PINNED_URL_KEYS
+    elif key in PINNED_URL_KEYS:
+        related = ("allowed_issuer_hosts",)
+    for other in related:  # only well-typed: a later question's `--data` answer is still unparsed here
+        answer = answers.get(other)
+        typed = _is_str_list(answer) if other == "allowed_issuer_hosts" else isinstance(answer, str)
+        if typed and _given(answer) and other in _schema(client_type)["properties"]:
+            doc[other] = answer
+    pointers = {f"/{k}" for k in (key, *related) if k in doc and (k == key or key == "allowed_issuer_hosts")}
+    messages = [
+        p.message
+        for p in validate_document(doc, file="answer")
+        if p.pointer in pointers or p.pointer.startswith(f"/{key}/")
+    ]
+    return "; ".join(messages)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _name_problem(value: Any) -> str:
+    from planet_profiles._store import check_profile_name
+
+    try:
+        check_profile_name(value, source="profile_name")
+    except ProfileNameError as exc:
+        return f"{exc.message}: {exc.hint}"
+    return ""
+
+
+def recipients_problem(value: Any, required: bool = False) -> str:
+    """The problem of a list of age recipients, or ""."""
+    if value is None or value == []:
+        return "list at least one age recipient (`age1…`, see `age-keygen -y KEYFILE`)" if required else ""
+    if not _is_str_list(value):
+        return "must be a list of age recipients, e.g. [age1…, age1…]"
+    bad = [i for i, v in enumerate(value) if not AGE_RECIPIENT_PATTERN.fullmatch(v.strip())]
+    if bad:
+        return f"entry {bad[0]} is not an age recipient (`age1` followed by 58 lower-case bech32 characters)"
+    return ""
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _check(doc: Mapping[str, Any], target: Path) -> None:
+    problems = validate_document(doc, file=str(target))
+    if problems:
+        hint = "answer what the client type needs (secrets at the prompt or with `--data KEY=…`)"
+        listing = "\n".join(map(str, problems))
+        raise UserMessageError(f"the answers do not make a valid profile:\n{listing}\n{hint}")
+
+
+def plain_profile(answers: Mapping[str, Any], target: Path) -> str:
+    """The text of `auth_client.json` (its secrets, if any, are left out: `_check` then names them)."""
+    doc = build_document(answers, with_secrets=False)
+    _check(doc, target)
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def encrypt_profile(
+    doc: Mapping[str, Any],
+    target: Path,
+    *,
+    age_recipients: Sequence[str] = (),
+    sops: Sops | None = None,
+    retry: str = "run copier again (or give those secrets again)",
+) -> bytes:
+    """The ciphertext of `auth_client.sops.json` for `doc`, built in memory; nothing is written.
+
+    When `target` exists, its secrets are kept for the keys `doc` does not set: the file is returned
+    unchanged if its clear-text keys already equal those of `doc`, else it is decrypted in memory (this
+    needs a sops key) and re-encrypted with the clear-text keys of `doc`. `retry` ends the error message
+    when no key can decrypt it.
+    """
+    sops = sops or Sops()
+    doc = dict(doc)
+    allowed = set(type_keys(doc["client_type"])) & set(SECRET_KEYS)
+    if target.is_file():
+        raw = target.read_bytes()
+        existing, _ = parse_json(raw, file=str(target))
+        if not isinstance(existing, dict):
+            raise UserMessageError(f"{target}: not a JSON object; delete it or fix it, then run copier again")
+        stored = {k for k in SECRET_KEYS if k in existing}
+        kept = [k for k in SECRET_KEYS if k in stored & allowed and k not in doc]
+        clear = {k: v for k, v in existing.items() if k != "sops" and k not in SECRET_KEYS}
+        same = clear == {k: v for k, v in doc.items() if k not in SECRET_KEYS}
+        if same and stored <= allowed and not any(k in SECRET_KEYS for k in doc):
+            return raw
+        if kept:
+            try:
+                old = sops.decrypt(target)
+            except SopsNoKeyError as exc:
+                raise UserMessageError(
+                    f"{target}: its clear-text keys change, so it must be re-encrypted with the secrets it "
+                    f"holds ({', '.join(kept)}), and {exc.message}. {exc.hint}; then {retry}"
+                ) from None
+            except ProfileError as exc:
+                raise UserMessageError(str(exc)) from None
+            doc.update((k, old[k]) for k in kept if k in old)
+    ordered = {k: doc[k] for k in ("client_type", *type_keys(doc["client_type"])) if k in doc}
+    _check(ordered, target)
+    try:
+        return bytes(sops.encrypt_to_bytes(ordered, target, age_recipients=list(age_recipients)))
+    except ProfileError as exc:  # e.g. no creation rule: one clear line instead of a traceback
+        raise UserMessageError(str(exc)) from None
+
+
+def _answers(ctx: Context) -> dict[str, Any]:
+    return {k: v for k, v in ctx.get_all().items() if not isinstance(v, Undefined)}
+
+
+class ProfileExtension(Extension):
+    """The `pp_*` globals of the planet-profiles copier templates (see the module docstring)."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        functions: dict[str, Callable[..., Any]] = {
+            "pp_asks": _pp_asks,
+            "pp_problem": pass_context(lambda ctx, key: problem(key, _answers(ctx))),
+            "pp_recipients_problem": recipients_problem,
+            "pp_given": pass_context(lambda ctx, *keys: any(_given(ctx.get(k)) for k in keys)),
+            "pp_secrets_given": pass_context(lambda ctx: _secrets_given(_answers(ctx))),
+            "pp_encrypted": _pp_encrypted,
+            "pp_host": _pp_host,
+            "pp_plain_profile": _pp_plain_profile,
+            "pp_encrypted_profile": _pp_encrypted_profile,
+            "pp_is_file": _pp_is_file,
+        }
+        environment.globals.update(functions)
+
+
+@pass_context
+def _pp_asks(ctx: Context, key: str) -> bool:
+    """The `profile` template is chosen and its `client_type` has `key`."""
+    chosen = ctx.get(_TEMPLATE_VAR)
+    if chosen is not None and not isinstance(chosen, Undefined) and chosen != "profile":
+        return False
+    client_type = ctx.get("client_type")
+    return _known_type(client_type) and key in type_keys(client_type)
+
+
+@pass_context
+def _pp_encrypted(ctx: Context) -> bool:
+    """The profile is (or will be) `auth_client.sops.json`: `encrypted_keys` once recorded, else secrets."""
+    recorded = ctx.get("encrypted_keys")
+    if recorded is not None and not isinstance(recorded, Undefined):
+        return bool(recorded)
+    return bool(_secrets_given(_answers(ctx)))
+
+
+def _pp_host(url: Any) -> str:
+    try:
+        return (urlsplit(url).hostname or "") if isinstance(url, str) else ""
+    except ValueError:
+        return ""
+
+
+@pass_context
+def _pp_plain_profile(ctx: Context, dst_path: Any) -> str:
+    answers = _answers(ctx)
+    return plain_profile(answers, Path(str(dst_path), str(answers["profile_name"]), PLAIN_FILE))
+
+
+@pass_context
+def _pp_encrypted_profile(ctx: Context, dst_path: Any) -> str:
+    answers = _answers(ctx)
+    target = Path(str(dst_path), str(answers["profile_name"]), ENCRYPTED_FILE).absolute()
+    conf = ctx.get("_copier_conf")
+    if isinstance(conf, Mapping) and conf.get("pretend"):
+        return "(not encrypted: copier runs with --pretend)\n"
+    doc = build_document(answers, with_secrets=True)
+    recipients = answers.get("age_recipients") or ()
+    text = encrypt_profile(doc, target, age_recipients=recipients).decode()
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _pp_is_file(*parts: Any) -> bool:
+    """`parts` joined name a file (e.g. to skip the update task in copier's throw-away renders)."""
+    return Path(*map(str, parts)).is_file()
+
+
+# ---------------------------------------------------------------- the update task
+
+
+def sync(target: Path, answers_file: Path, *, sops: Sops | None = None) -> bool:
+    """Bring the clear-text keys of `target` in line with `answers_file`; True if the file was rewritten."""
+    from ruamel.yaml import YAML
+
+    from planet_profiles._atomic import atomic_write
+
+    if not target.is_file():
+        return False  # copier's throw-away renders during `copier update` have no encrypted file
+    answers = YAML(typ="safe", pure=True).load(answers_file.read_text(encoding="utf-8"))
+    if not isinstance(answers, Mapping) or not _known_type(answers.get("client_type")):
+        raise ProfileError("no valid `client_type` in the copier answers", file=str(answers_file))
+    doc = build_document(answers, with_secrets=False)
+    retry = f"run `python -m planet_profiles._copier_ext sync {target} --answers-file {answers_file}`"
+    recipients = answers.get("age_recipients") or ()
+    new = encrypt_profile(doc, target, age_recipients=recipients, sops=sops, retry=retry)
+    if new == target.read_bytes():
+        return False
+    atomic_write(target, new)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m planet_profiles._copier_ext sync FILE [--answers-file ANSWERS]` (the update task)."""
+    parser = argparse.ArgumentParser(prog="python -m planet_profiles._copier_ext")
+    parser.add_argument("command", choices=["sync"], help="re-encrypt FILE with the clear-text answers")
+    parser.add_argument("file", type=Path, help="the profile's auth_client.sops.json")
+    parser.add_argument("--answers-file", type=Path, help="default: .copier-answers.yml beside FILE")
+    args = parser.parse_args(argv)
+    try:
+        changed = sync(args.file, args.answers_file or args.file.parent / ".copier-answers.yml")
+    except (UserMessageError, ProfileError, OSError) as exc:  # one line, no traceback
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    if changed:
+        print(f"{args.file}: clear-text keys updated, secrets kept", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

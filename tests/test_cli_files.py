@@ -1,0 +1,201 @@
+"""The CLI's file commands with real sops and age keys: `validate`, `encrypt`, `rekey`, `schema`, `new`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+import planet_profiles
+from planet_profiles import SopsNoKeyError
+from planet_profiles._cli._files import template_dir
+from tests.fixtures_keys import AgeKey, make_encrypted_profile, write_sops_yaml
+from tests.test_cli import SECRET, assert_one_error, cc, run, write_profile
+
+pytestmark = pytest.mark.integration
+
+
+def files_containing(needle: str, root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
+
+
+# ---------------------------------------------------------------- validate
+
+
+def test_validate_reports_every_problem_as_file_pointer_message(tmp_path: Path, age_key: AgeKey) -> None:
+    repo = tmp_path / "repo"
+    good = write_profile(repo / "profiles", "good", {"client_type": "none"})
+    make_encrypted_profile(repo / "profiles" / "enc", cc(), [age_key.recipient])  # checked without a key
+    bad = write_profile(repo / "profiles", "bad", cc(scopes="api.read"))  # + a plaintext secret
+    write_profile(repo / ".git", "ignored", "{broken")
+    result = run("validate", str(repo))
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert line == "Error: 2 problem(s) in 1 of 3 file(s)"
+    lines = result.stdout.splitlines()
+    assert [line.split(": ")[:2] for line in lines] == [[str(bad), "/client_secret"], [str(bad), "/scopes"]]
+    assert "plaintext secret `client_secret`" in lines[0] and "`scopes` must be a list" in lines[1], lines
+    assert SECRET not in result.output
+    data = json.loads(run("validate", "--json", str(bad)).stdout)
+    assert data["ok"] is False and {p["pointer"] for p in data["problems"]} == {"/client_secret", "/scopes"}
+    ok = run("validate", str(good), str(repo / "profiles" / "enc"))
+    assert ok.exit_code == 0 and ok.stdout == "" and "2 file(s) OK" in ok.stderr
+
+
+def test_validate_invalid_json_and_missing_path(tmp_path: Path) -> None:
+    broken = write_profile(tmp_path, "x", '{"client_type": ')
+    result = run("validate", str(broken))
+    assert result.exit_code == 1 and result.stdout.startswith(f"{broken}: /: invalid JSON")
+    missing = run("validate", str(tmp_path / "nope"))
+    assert_one_error(missing.stderr, missing.stdout, missing.exit_code, expected=2)
+
+
+# ---------------------------------------------------------------- encrypt
+
+
+def test_encrypt_round_trip_leaves_no_plaintext(
+    tmp_path: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    write_sops_yaml(repo, [age_key.recipient])
+    plain = write_profile(repo / "profiles", "svc", cc())
+    result = run("encrypt", str(plain.parent))
+    assert result.exit_code == 0, result.output
+    target = plain.with_name("auth_client.sops.json")
+    assert not plain.exists() and target.exists()
+    assert f"Encrypted client_secret into {target} (not decrypted back: no key for it here)" in result.stdout
+    assert files_containing(SECRET, tmp_path) == []
+    stored = json.loads(target.read_text())
+    assert stored["client_secret"].startswith("ENC[AES256_GCM,") and stored["client_id"] == "svc"
+    assert stored["sops"]["age"][0]["recipient"] == age_key.recipient
+    assert run("validate", str(target)).exit_code == 0
+    with pytest.raises(SopsNoKeyError):
+        planet_profiles.load_config(target)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
+    assert planet_profiles.load_config(target).client_secret.get_secret_value() == SECRET
+    again = run("encrypt", str(target))
+    assert "already encrypted" in assert_one_error(again.stderr, again.stdout, again.exit_code)
+
+
+def test_encrypt_a_plaintext_sops_file_in_place_with_age_recipients(
+    tmp_path: Path, use_age_key: AgeKey, age_key2: AgeKey
+) -> None:
+    target = write_profile(tmp_path, "svc", cc(), file="auth_client.sops.json")  # no .sops.yaml anywhere
+    result = run("encrypt", str(target), "--age", use_age_key.recipient, "--age", age_key2.recipient)
+    assert result.exit_code == 0, result.output
+    assert "decrypts back to the same content" in result.stdout
+    assert files_containing(SECRET, tmp_path) == []
+    assert {e["recipient"] for e in json.loads(target.read_text())["sops"]["age"]} == {
+        use_age_key.recipient,
+        age_key2.recipient,
+    }
+
+
+def test_encrypt_failures_lose_nothing(tmp_path: Path, age_key: AgeKey) -> None:
+    plain = write_profile(tmp_path / "norule", "svc", cc())  # no .sops.yaml, no --age
+    before = plain.read_bytes()
+    result = run("encrypt", str(plain))
+    assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert plain.read_bytes() == before and not plain.with_name("auth_client.sops.json").exists()
+    invalid = write_profile(tmp_path / "invalid", "svc", cc(client_idd="typo"))
+    result = run("encrypt", str(invalid), "--age", age_key.recipient)
+    assert "client_idd" in assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert invalid.exists() and not invalid.with_name("auth_client.sops.json").exists()
+    nothing = write_profile(tmp_path / "nosecret", "n", {"client_type": "none"})
+    result = run("encrypt", str(nothing), "--age", age_key.recipient)
+    assert result.exit_code == 0 and "nothing to encrypt" in result.stderr and nothing.exists()
+    wrong = tmp_path / "other.json"
+    wrong.write_text("{}")
+    result = run("encrypt", str(wrong))
+    assert "auth_client.json" in assert_one_error(result.stderr, result.stdout, result.exit_code)
+
+
+# ---------------------------------------------------------------- rekey
+
+
+def test_rekey_lets_a_new_recipient_decrypt(
+    tmp_path: Path, age_key: AgeKey, age_key2: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    write_sops_yaml(repo, [age_key.recipient])
+    files = [write_profile(repo / "profiles", name, cc()) for name in ("a", "b")]
+    for file in files:
+        assert run("encrypt", str(file)).exit_code == 0
+    encrypted = [f.with_name("auth_client.sops.json") for f in files]
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key2.identity_file)
+    with pytest.raises(SopsNoKeyError):
+        planet_profiles.load_config(encrypted[0])
+    write_sops_yaml(repo, [age_key.recipient, age_key2.recipient])  # a new team member
+    denied = run("rekey", str(repo))  # key2 cannot decrypt the data key yet
+    assert "2 of 2 file(s) could not be rekeyed" in assert_one_error(
+        denied.stderr, denied.stdout, denied.exit_code
+    )
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
+    old_macs = [json.loads(f.read_text())["sops"]["mac"] for f in encrypted]
+    result = run("rekey", str(repo))
+    assert result.exit_code == 0 and "Rekeyed 2 of 2 file(s), data keys rotated." in result.stdout, (
+        result.output
+    )
+    assert [json.loads(f.read_text())["sops"]["mac"] for f in encrypted] != old_macs  # rotated
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key2.identity_file)
+    for file in encrypted:
+        assert planet_profiles.load_config(file).client_secret.get_secret_value() == SECRET
+    assert files_containing(SECRET, tmp_path) == []
+
+
+# ---------------------------------------------------------------- schema
+
+
+def test_schema_check_passes_on_the_repository(tmp_path: Path) -> None:
+    result = run("schema", "--check")
+    assert result.exit_code == 0 and "up to date" in result.stdout
+    empty = run("schema", "--check", str(tmp_path / "schema"))
+    assert "differ from the models" in assert_one_error(empty.stderr, empty.stdout, empty.exit_code)
+    written = run("schema", str(tmp_path / "schema"))
+    assert written.exit_code == 0 and written.stdout.count("wrote ") == 16
+    assert run("schema", "--check", str(tmp_path / "schema")).exit_code == 0
+
+
+# ---------------------------------------------------------------- new
+
+
+def _template_ready() -> bool:
+    try:
+        template_dir("profile")
+    except Exception:  # noqa: BLE001
+        return False
+    return importlib.util.find_spec("planet_profiles._copier_ext") is not None
+
+
+needs_template = pytest.mark.skipif(not _template_ready(), reason="templates/profile is not complete yet")
+
+
+@needs_template
+def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
+    result = run("new", "--defaults", "-d", "profile_name=mine", "-d", "client_type=none")
+    assert result.exit_code == 0, result.output
+    assert (hermetic_env / ".planet" / "mine" / "auth_client.json").is_file()
+    assert json.loads(run("list", "--json").stdout)[0]["name"] == "mine"
+
+
+@needs_template
+def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: AgeKey) -> None:
+    dest = tmp_path / "profiles"
+    result = run(
+        "new", str(dest), "--defaults",
+        "-d", "profile_name=svc",
+        "-d", "client_type=oidc_client_credentials_secret",
+        "-d", "auth_server=https://login.example.com",
+        "-d", "client_id=svc",
+        "-d", f"client_secret={SECRET}",
+        "-d", f"age_recipients=[{age_key.recipient}]",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (dest / "svc" / "auth_client.sops.json").is_file() and files_containing(SECRET, tmp_path) == []
+    assert run("validate", str(dest)).exit_code == 0
+
+
+def test_new_reports_template_errors_in_one_line(tmp_path: Path) -> None:
+    result = run("new", str(tmp_path / "x"), "-d", "profile_name=../bad", "--defaults")
+    assert_one_error(result.stderr, result.stdout, result.exit_code)
