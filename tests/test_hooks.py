@@ -33,6 +33,7 @@ from planet_profiles._hooks import (
     rekey_warnings,
     rule_recipients,
 )
+from tests.fixtures_git import GIT_IDENTITY, git
 from tests.fixtures_keys import new_age_key, write_sops_yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -294,66 +295,6 @@ def test_recipients_of_rules_and_files() -> None:
 # ---------------------------------------------------------------- real pre-commit
 
 
-def _git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-SCRIPTS = (
-    'planet-profiles-validate = "planet_profiles._hooks:main_validate"\n'
-    'planet-profiles-encrypted = "planet_profiles._hooks:main_encrypted"\n'
-)
-
-
-@pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A git repo holding this working tree (tracked and new files) in one commit: (path, rev)."""
-    dest = tmp_path_factory.mktemp("hook-repo") / "planet-profiles"
-    listing = _git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for name in filter(None, listing.split("\0")):
-        if (REPO / name).is_file():  # listed but deleted in the working tree: skip
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    pyproject = dest / "pyproject.toml"
-    text = pyproject.read_text()
-    if "planet-profiles-validate" not in text:  # until pyproject.toml declares the hooks' console scripts
-        pyproject.write_text(text.replace("[project.scripts]\n", "[project.scripts]\n" + SCRIPTS, 1))
-    env = {**os.environ, **GIT_IDENTITY}
-    _git(dest, "init", "-q", env=env)
-    _git(dest, "add", "-A", env=env)
-    _git(dest, "commit", "-q", "--no-verify", "-m", "hooks under test", env=env)
-    return dest, _git(dest, "rev-parse", "HEAD")
-
-
-@pytest.fixture(scope="session")
-def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], dict[str, str]]:
-    """The environment of every pre-commit call: one session `PRE_COMMIT_HOME`, pip and virtualenv caches."""
-    base = tmp_path_factory.mktemp("pre-commit")
-    extra = {
-        "PRE_COMMIT_HOME": str(base / "home"),
-        "PIP_CACHE_DIR": str(base / "pip-cache"),
-        "VIRTUALENV_OVERRIDE_APP_DATA": str(base / "virtualenv"),
-        "PRE_COMMIT_COLOR": "never",
-        **GIT_IDENTITY,
-    }
-
-    def env() -> dict[str, str]:  # called inside a test: the hermetic HOME, no SOPS_* variable
-        assert not any(name.startswith("SOPS_AGE") for name in os.environ)
-        return {**os.environ, **extra}
-
-    return env
-
-
 @pytest.fixture(scope="session")
 def encrypted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Real sops files for a first age recipient, made once; the identity files are deleted at once."""
@@ -384,8 +325,8 @@ def team_repo(root: Path, encrypted: Mapping[str, Any], *, bad: bool = False) ->
     for name, (content, _, _) in BAD.items() if bad else ():
         write(root, name, half_encrypted(encrypted["texts"]["svc"]) if content == HALF else content)
     env = {**os.environ, **GIT_IDENTITY}
-    _git(root, "init", "-q", env=env)
-    _git(root, "add", "-A", env=env)
+    git(root, "init", "-q", env=env)
+    git(root, "add", "-A", env=env)
     return root
 
 
@@ -449,7 +390,7 @@ def _config(hook_repo: tuple[Path, str]) -> str:
 
 def commit(repo: Path, message: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """`git add -A` and `git commit` (which runs the installed pre-commit hook)."""
-    _git(repo, "add", "-A", env=env)
+    git(repo, "add", "-A", env=env)
     return subprocess.run(["git", "commit", "-m", message], cwd=repo, env=env, capture_output=True, text=True)
 
 
@@ -474,13 +415,13 @@ def test_installed_hook_blocks_a_bad_commit_and_lets_a_good_one_through(
     assert (
         "profiles/new/auth_client.json: /client_secret: plaintext secret" in blocked.stdout + blocked.stderr
     )
-    assert _git(team, "rev-list", "--count", "HEAD") == "1"
+    assert git(team, "rev-list", "--count", "HEAD") == "1"
     assert SECRET not in blocked.stdout + blocked.stderr
 
     write(team, "profiles/new/auth_client.json", CLI)
     good = commit(team, "fixed", env)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert _git(team, "rev-list", "--count", "HEAD") == "2"
+    assert git(team, "rev-list", "--count", "HEAD") == "2"
 
 
 @pytest.mark.integration
@@ -494,7 +435,7 @@ def test_rekey_due_is_a_visible_warning(
     team = team_repo(tmp_path / "team", encrypted)
     write(team, ".pre-commit-config.yaml", _config(hook_repo))
     write_sops_yaml(team, [encrypted["first"], encrypted["second"]], path_regex=r"^profiles/")  # a new member
-    _git(team, "add", "-A", env=env)
+    git(team, "add", "-A", env=env)
     done = pre_commit(["run", "--all-files"], team, env)
     assert done.returncode == 0, done.stdout + done.stderr
     got = hook_output(done.stdout, "planet-profiles-encrypted")
