@@ -2,8 +2,9 @@
 
 1. start the local OIDC server + protected API (devserver/, npm oidc-provider),
 2. generate an age key (pyrage),
-3. write a client-credentials profile into a team-repo checkout, only its secret encrypted by sops,
-4. validate the encrypted file with no key at hand (what pre-commit and CI do),
+3. scaffold a team repo and a client-credentials profile with the copier templates (only the secret
+   encrypted by sops, in memory),
+4. run the pre-commit hooks on it with no key at hand (what a commit and CI do),
 5. load it through the seed API `PlanetAuthFactory.initialize_auth_client_context` (decrypted in memory),
 6. call the protected API with requests, httpx and httpx async,
 7. log in with an interactive profile (device code, RFC 8628), approved by the demo itself as the user.
@@ -55,39 +56,51 @@ def main() -> int:
         key_file.chmod(0o600)
         print(f"    key file:  {key_file.relative_to(REPO)}\n    recipient: {identity.to_public()}")
 
-        step(3, "Writing an encrypted client-credentials profile into a team repo checkout")
-        import planet_profiles
+        step(3, "Scaffolding a team repo and a client-credentials profile with copier")
+        import copier
+
+        from planet_profiles import _hooks
 
         team_repo = DEMO / "team-repo"
-        profiles = team_repo / "profiles"
-        (profiles / "demo-service").mkdir(parents=True)
-        (team_repo / ".sops.yaml").write_text(
-            "creation_rules:\n"
-            "  - path_regex: auth_client\\.sops\\.json$\n"
-            f"    encrypted_regex: '{planet_profiles.ENCRYPTED_REGEX}'\n"
-            f"    age: {identity.to_public()}\n"
+        copier.run_copy(
+            str(REPO / "templates" / "profile-repo"),
+            team_repo,
+            defaults=True,
+            quiet=True,
+            data={"team_name": "demo", "age_recipients": [str(identity.to_public())]},
         )
-        profile = {
-            "client_type": "oidc_client_credentials_secret",
-            "auth_server": server.issuer,
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-            "scopes": ["api.read"],
-        }
+        profiles = team_repo / "profiles"
+        copier.run_copy(  # the secret goes from memory to sops inside copier: never written in clear
+            str(REPO / "templates" / "profile"),
+            profiles,
+            defaults=True,
+            quiet=True,
+            unsafe=True,
+            data={
+                "profile_name": "demo-service",
+                "client_type": "oidc_client_credentials_secret",
+                "auth_server": server.issuer,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "scopes": ["api.read"],
+            },
+        )
         target = profiles / "demo-service" / "auth_client.sops.json"
-        planet_profiles.Sops().encrypt(profile, target)  # from memory; .sops.yaml found from the target dir
         on_disk = json.loads(target.read_text())
+        print(f"    {team_repo.relative_to(REPO)}: {', '.join(sorted(p.name for p in team_repo.iterdir()))}")
         print(f"    {target.relative_to(REPO)}")
         print(f"      client_id:     {on_disk['client_id']}   (clear text, reviewable)")
         print(f"      client_secret: {on_disk['client_secret'][:40]}...   (sops/age encrypted)")
 
-        step(4, "Validating the encrypted file without any key (as pre-commit / CI do)")
-        problems = planet_profiles.validate_file(target)
-        print(f"    {len(problems)} problem(s)")
-        if problems:
-            for problem in problems:
-                print(f"    {problem}")
-            return 1
+        step(4, "Running the pre-commit hooks on it without any key (as a commit and CI do)")
+        for name, hook in (
+            ("planet-profiles-validate", _hooks.main_validate),
+            ("planet-profiles-encrypted", _hooks.main_encrypted),
+        ):
+            status = hook([str(target)])
+            print(f"    {name}: {'passed' if status == 0 else 'FAILED'}")
+            if status:
+                return 1
 
         step(5, "Loading it with planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context")
         os.environ["PL_AUTH_PROFILE_PATH"] = str(profiles)
