@@ -72,7 +72,7 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
     Returns the directory as a `Path`. Raises `StorageError` when it cannot be created.
     """
     directory = Path(os.path.abspath(os.fspath(path)))
-    missing = [p for p in (directory, *directory.parents) if not p.is_dir()]
+    missing = [p for p in (directory, *directory.parents) if not os.path.isdir(p)]
     for part in reversed(missing):
         try:
             part.mkdir(mode=0o700)

@@ -44,18 +44,25 @@ def _provider() -> Any:
 def _load_provider(spec: str) -> Any:
     """The provider instance for `spec` (or the entry point when empty), loaded once per process."""
     if spec:
-        module_name, sep, class_name = spec.replace(":", ".").rpartition(".")
+        module_name, _, class_name = spec.replace(":", ".").rpartition(".")
+        if not module_name or not class_name or module_name.startswith("."):
+            raise ProfileError(f"{spec!r} is not `package.module.Class`", key=PROVIDER_ENV)
         try:
-            cls = getattr(importlib.import_module(module_name), class_name) if sep else None
+            cls = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError) as exc:
             raise ProfileError(
                 f"cannot load the built-in profile provider {spec!r}: {exc}",
                 key=PROVIDER_ENV,
                 hint="Set it to `package.module.Class` of an importable provider, or unset it",
             ) from None
-        if cls is None:
-            raise ProfileError(f"{spec!r} is not `package.module.Class`", key=PROVIDER_ENV)
-        return cls()
+        try:
+            return cls()
+        except Exception as exc:  # noqa: BLE001 - application code: any failure means a bad setting
+            raise ProfileError(
+                f"cannot create the built-in profile provider {spec!r}: {type(exc).__name__}",
+                key=PROVIDER_ENV,
+                hint="Name a provider class whose constructor takes no arguments, or unset it",
+            ) from None
     from importlib.metadata import entry_points
 
     found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)

@@ -86,19 +86,27 @@ def check_profile_name(name: object, *, source: str | None = None) -> str:
     return name
 
 
+def _expanduser(path: Path) -> Path:
+    """`~` and `~user` expanded; left as it is when that user is unknown (then nothing is found there)."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
+
+
 def search_path() -> list[tuple[Path, str]]:
     """The profile directories to search, in order, each with the name of its origin."""
     roots = [(user_profiles_dir(), "~/.planet")]
     for entry in os.environ.get(ENV_PROFILE_PATH, "").split(os.pathsep):
         if entry.strip():
-            roots.append((Path(entry).expanduser(), ENV_PROFILE_PATH))
+            roots.append((_expanduser(Path(entry)), ENV_PROFILE_PATH))
     return roots
 
 
 def _profile_in(root: Path, name: str, origin: str) -> ProfileLocation | None:
     for filename in (ENCRYPTED_FILE, PLAIN_FILE):
         candidate = root / name / filename
-        if candidate.is_file():
+        if os.path.isfile(candidate):  # False, not OSError, for names too long for the file system
             return ProfileLocation(name=name, file=candidate, root=root, origin=origin)
     return None
 
@@ -123,9 +131,11 @@ def list_profiles() -> list[ProfileLocation]:
     """Every profile on the search path, first occurrence of each name only, sorted by name."""
     seen: dict[str, ProfileLocation] = {}
     for root, origin in search_path():
-        if not root.is_dir():
+        try:
+            children = sorted(root.iterdir())
+        except OSError:  # missing, not a directory, unreadable, name too long
             continue
-        for child in sorted(root.iterdir()):
+        for child in children:
             if child.name in seen or not _NAME_RE.match(child.name):
                 continue
             found = _profile_in(root, child.name, origin)
@@ -141,6 +151,10 @@ def read_user_config() -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError:
+        raise StorageError(
+            "is not UTF-8 text", file=str(path), hint="Save it as UTF-8, or delete it"
+        ) from None
     except OSError as exc:
         raise StorageError(f"cannot read: {exc.strerror}", file=str(path)) from None
     try:
@@ -159,7 +173,7 @@ def read_user_config() -> dict[str, Any]:
 def profile_relative_path(raw: str, profile_file: str | None) -> Path:
     """A path named in a profile (a key file, a page): `~` expanded; a relative path is relative to the
     profile file's directory, or to the working directory for in-memory profiles."""
-    path = Path(raw).expanduser()
+    path = _expanduser(Path(raw))
     if path.is_absolute():
         return path
     if profile_file and not profile_file.startswith("<") and Path(profile_file).parent.is_dir():

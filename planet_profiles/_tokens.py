@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import stat
 import time
@@ -42,6 +43,16 @@ def fingerprint(secret: str) -> str:
     return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
 
 
+def _finite_number(value: object) -> bool:
+    """A JSON number usable as seconds: not a bool, not NaN or ±Infinity, within the range of a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 class Token:
     """An immutable token response: `access_token`, optional `refresh_token`, `expires_at` (epoch s).
 
@@ -63,9 +74,9 @@ class Token:
             )
         for key in ("_iat", "_exp", "expires_in"):
             value = data.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            if value is not None and not _finite_number(value):
                 raise TokenFileError(
-                    f"`{key}` must be a number",
+                    f"`{key}` must be a finite number of seconds",
                     file=file,
                     key=key,
                     hint="Delete the token file and log in again",
@@ -191,8 +202,11 @@ def _read_private(path: Path) -> bytes | None:
         return None
     except OSError as exc:
         raise TokenFileError(f"cannot read: {exc.strerror}", file=file) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # a directory opens too, and then fails to read with IsADirectoryError
+        os.close(fd)
+        raise TokenFileError("is not a regular file", file=file, hint=f"Delete {file} and log in again")
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise TokenFileError(
                 f"token file is readable by others (mode {stat.S_IMODE(mode):04o})",

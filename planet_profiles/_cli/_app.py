@@ -145,6 +145,7 @@ Shell completion (bash, zsh, fish):
 
 @click.group(
     cls=_Group,
+    invoke_without_command=True,
     epilog=_EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -165,6 +166,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
         ctx.color = False
     _setup_logging(ctx, verbose)
+    if ctx.invoked_subcommand is None:  # bare `planet-profiles`: the help, and success
+        click.echo(ctx.get_help())
 
 
 # ---------------------------------------------------------------- shared options and output
