@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := devserver/node_modules/.installed-stamp
 
-.PHONY: install demo test lint typecheck schema check-schema clean
+.PHONY: install demo test lint typecheck schema check-schema bench soak clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -28,6 +28,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+#   make soak    long crash-safety / 8-process refresh / fuzz runs (~10 min) with a summary table
+soak: install
+	$(PY) bench/soak.py
 
 lint: install
 	$(BIN)/ruff check planet_profiles planet_auth_utils tests examples

@@ -3,7 +3,10 @@
 `atomic_write` never leaves a half-written file behind: the data goes to a temp file in the same
 directory, created with its final mode before any byte is written, is fsync'ed, and then `os.replace`s
 the target in one step. On any failure the temp file is removed and the old target is untouched.
-`ensure_private_dir` creates missing directories as `0700`.
+A process killed mid-write (SIGKILL, power loss) cannot remove its temp file: the next write of the same
+file removes such leftovers once they are older than a minute (no live write takes that long), and
+`remove_temp_files` removes them all when the target itself is deleted (a token file at logout), so no
+copy of a secret outlives it. `ensure_private_dir` creates missing directories as `0700`.
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 
 from ._errors import StorageError
 
-__all__ = ["atomic_write", "ensure_private_dir"]
+__all__ = ["atomic_write", "ensure_private_dir", "remove_temp_files"]
 
+STALE_TEMP_AGE = 60.0  # seconds; a temp file this old belongs to a write that was killed
+_TEMP_SUFFIX = re.compile(r"\.[0-9a-f]{12}\.tmp\Z")
 _FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
@@ -48,7 +55,25 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
         if isinstance(exc, OSError):
             raise StorageError(f"cannot write file: {exc.strerror or exc}", file=target) from exc
         raise
+    remove_temp_files(target, older_than=STALE_TEMP_AGE)
     _fsync_dir(directory)
+
+
+def remove_temp_files(path: str | os.PathLike[str], *, older_than: float = 0.0) -> None:
+    """Remove the temp files `atomic_write` left beside `path` (`.NAME.HEX.tmp`) that are older than
+    `older_than` seconds; best effort, errors are ignored."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    prefix, now = f".{name}", time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.name.startswith(prefix) and _TEMP_SUFFIX.fullmatch(entry.name, len(prefix))):
+            continue
+        with contextlib.suppress(OSError):
+            if now - entry.stat(follow_symlinks=False).st_mtime >= older_than:
+                os.unlink(entry.path)
 
 
 def _fsync_dir(directory: str) -> None:

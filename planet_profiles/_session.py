@@ -193,18 +193,20 @@ class TokenManager:
             self._loaded = True
 
     def _renew(self, token: Token | None) -> Token:
-        if token is not None and token.refresh_token:
+        refresh = token.refresh_token if token is not None else None
+        if refresh and refresh != self._refused_refresh:  # a refused refresh token is never sent again
+            assert token is not None
             try:
                 log.debug("refreshing the token of %r", self.client)
                 return self.client.refresh(token)
             except InvalidGrantError:
-                self._refused_refresh = token.refresh_token
-                if not self.client.unattended:
-                    raise LoginRequiredError(
-                        "the refresh token was refused (expired or revoked)",
-                        file=self.client.file,
-                        hint="Log in again: `planet-profiles login NAME`",
-                    ) from None
+                self._refused_refresh = refresh
+        if refresh and not self.client.unattended:
+            raise LoginRequiredError(
+                "the refresh token was refused (expired or revoked)",
+                file=self.client.file,
+                hint="Log in again: `planet-profiles login NAME`",
+            )
         log.debug("requesting a new token for %r", self.client)
         return self.client.grant()
 

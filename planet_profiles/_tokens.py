@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _store
-from ._atomic import atomic_write, ensure_private_dir
+from ._atomic import atomic_write, ensure_private_dir, remove_temp_files
 from ._errors import StorageError, TokenFileError
 
 if TYPE_CHECKING:
@@ -252,6 +252,7 @@ class FileTokenStore:
             self._path.unlink()
         except FileNotFoundError:
             pass
+        remove_temp_files(self._path)  # copies left by killed writes
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._path)!r})"
@@ -314,6 +315,7 @@ class SopsTokenStore:
             self._path.unlink()
         except FileNotFoundError:
             pass
+        remove_temp_files(self._path)  # copies left by killed writes
 
     def __repr__(self) -> str:
         return f"SopsTokenStore({str(self._path)!r})"

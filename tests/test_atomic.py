@@ -131,3 +131,21 @@ def test_ensure_private_dir_refuses_a_file_in_the_way(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(StorageError, match="f"):
         ensure_private_dir(tmp_path / "f" / "sub")
+
+
+def test_a_young_temp_file_of_another_write_survives(tmp_path: Path) -> None:
+    """Leftovers of killed writes are removed only once they are older than a live write can be."""
+    import os
+    import time
+
+    from planet_profiles._atomic import STALE_TEMP_AGE, atomic_write
+
+    target = tmp_path / "token.json"
+    young = tmp_path / ".token.json.0123456789ab.tmp"
+    old = tmp_path / ".token.json.ba9876543210.tmp"
+    for leftover in (young, old):
+        leftover.write_bytes(b"{}")
+    past = time.time() - STALE_TEMP_AGE - 5
+    os.utime(old, (past, past))
+    atomic_write(target, b"{}")
+    assert young.exists() and not old.exists()
