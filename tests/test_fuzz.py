@@ -11,13 +11,14 @@ For every generated input:
 - nothing on disk under HOME changes (the tree is hashed before and after each example);
 - the CLI never prints a traceback, exits 0, 1, 2 (or 130), and prints exactly one `Error:` line on failure.
 
-The strategies live in `tests/fuzz_strategies.py`; every example runs in a fresh HOME below `tmp_path`.
-A bug the fuzzers find is listed in `KNOWN_BUGS` (library) or `KNOWN_CLI` (CLI contract) with a
-strict-xfail regression test until it is fixed (the properties tolerate and report it meanwhile); the
-regression tests of the bugs found so far, all fixed, are at the end of this module. Settings:
-`tests/hypothesis_profiles.py` (`HYPOTHESIS_PROFILE=soak` for thousands of examples). With `PLANET_PROFILES_FUZZ_REPORT=FILE`, a JSON report is written when the module
-finishes (read by `bench/soak.py`): `total_cases` / `fuzz_cases`, `cases` per property,
-`unknown_untyped_count`, `known_bugs`, `leaks`, `untyped_exceptions` (the first 200), `outcomes`.
+The strategies live in `tests/fuzz_strategies.py`; every example runs in a fresh HOME below `tmp_path`. A
+bug the fuzzers find is listed in `KNOWN_BUGS` (library) or `KNOWN_CLI` (CLI contract) with a strict-xfail
+regression test until it is fixed (the properties tolerate and report it meanwhile); the regression tests of
+the bugs found so far, all fixed, are at the end of this module. Settings: `tests/hypothesis_profiles.py`
+(`HYPOTHESIS_PROFILE=soak` for thousands of examples). With `PLANET_PROFILES_FUZZ_REPORT=FILE`, a JSON
+report is written when the module finishes (read by `bench/soak.py`): `total_cases` / `fuzz_cases`, `cases`
+per property, `unknown_untyped_count`, `known_bugs`, `leaks`, `untyped_exceptions` (the first 200),
+`outcomes`.
 """
 
 from __future__ import annotations
