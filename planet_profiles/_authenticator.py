@@ -10,10 +10,12 @@ The bearer token goes only into the `Authorization` header (SECURITY TOK-01).
 from __future__ import annotations
 
 import functools
+import logging
 import time
 import weakref
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._session import TokenManager, refresh_at
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     import asyncio
 
 __all__ = ["RequestAuthenticator", "make_authenticator"]
+
+log = logging.getLogger("planet_profiles.authenticator")
 
 
 class RequestAuthenticator:
@@ -38,10 +42,13 @@ class RequestAuthenticator:
         *,
         header: str | None = None,
         manager: TokenManager | None = None,
+        allowed_hosts: Iterable[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._manager = manager
         self._clock = clock
+        # The profile's `allowed_api_hosts` (TOK-02): None sends the header to any host.
+        self._hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
         # (refresh due at, header value), swapped as one object so readers never see a mixed pair.
         self._state: tuple[float, str | None] = (float("inf") if manager is None else float("-inf"), header)
         self._async_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -75,8 +82,16 @@ class RequestAuthenticator:
         """The current `Authorization` value (refreshing the token first if it is due)."""
         return self._current()
 
+    def _allowed(self, host: str | None) -> bool:
+        if self._hosts is None or (host or "").lower() in self._hosts:
+            return True
+        log.debug("not sending credentials to %s: not in allowed_api_hosts", host)
+        return False
+
     # requests: `auth` is any callable taking and returning the PreparedRequest.
     def __call__(self, request: Any) -> Any:
+        if self._hosts is not None and not self._allowed(urlsplit(request.url).hostname):
+            return request
         due, header = self._state
         if self._clock() >= due:
             header = self._install()
@@ -107,6 +122,9 @@ class RequestAuthenticator:
 
     # httpx, sync client.
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        if self._hosts is not None and not self._allowed(request.url.host):
+            yield request
+            return
         header = self._current()
         if header is not None:
             request.headers["Authorization"] = header
@@ -121,6 +139,9 @@ class RequestAuthenticator:
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         import asyncio  # imported here: asyncio costs ~15 ms at start-up, and only async callers need it
 
+        if self._hosts is not None and not self._allowed(request.url.host):
+            yield request
+            return
         due, header = self._state
         if self._clock() >= due:
             async with self._async_lock():
@@ -169,6 +190,9 @@ def _bound_class() -> type[RequestAuthenticator]:
 
 
 def make_authenticator(
-    *, header: str | None = None, manager: TokenManager | None = None
+    *,
+    header: str | None = None,
+    manager: TokenManager | None = None,
+    allowed_hosts: Iterable[str] | None = None,
 ) -> RequestAuthenticator:
-    return _bound_class()(header=header, manager=manager)
+    return _bound_class()(header=header, manager=manager, allowed_hosts=allowed_hosts)

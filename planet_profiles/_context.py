@@ -96,7 +96,9 @@ class AuthContext:
         """The object to pass as `auth=` to requests, `httpx.Client` or `httpx.AsyncClient`."""
         if self._authenticator is None:
             self._authenticator = make_authenticator(
-                header=self._client.static_header(), manager=self._manager
+                header=self._client.static_header(),
+                manager=self._manager,
+                allowed_hosts=getattr(self._client.config, "allowed_api_hosts", None),
             )
         return self._authenticator
 

@@ -75,6 +75,7 @@ TEMPLATE_KEYS: tuple[str, ...] = (
     "scopes",
     "audiences",
     "allowed_issuer_hosts",
+    "allowed_api_hosts",
     *ENDPOINT_KEYS,
     "legacy_auth_endpoint",
     "api_key",

@@ -9,6 +9,7 @@ https (plain http only for loopback hosts). Secret keys (`SECRET_KEYS`) are `pyd
 Keys planet-profiles adds (planet-auth ignores them):
 
 - `$schema`: optional, any type; lets an editor find `schema/<client_type>.schema.json`.
+- `allowed_api_hosts` (types that send credentials): the only hosts the `Authorization` header is sent to.
 - `allowed_issuer_hosts` (OIDC types): pins the auth server; every URL key in `PINNED_URL_KEYS` must point at
   one of these hosts (SECURITY DISC-02).
 - `client_auth_method` (`_secret` types): `client_secret_basic` (default) or `client_secret_post`.
@@ -193,7 +194,19 @@ class OidcBaseConfig(ClientConfigBase):
     )
 
 
-class OidcClientConfig(OidcBaseConfig):
+class ApiHostPinning(ClientConfigBase):
+    """Types whose credential is sent to APIs: `allowed_api_hosts` limits which (SECURITY TOK-02)."""
+
+    allowed_api_hosts: list[Annotated[str, Field(pattern=v.HOST_PATTERN)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="When set, the `Authorization` header is only attached to requests to these hosts; "
+        "requests elsewhere go out without it. Default: any host the application calls.",
+        examples=[["api.example.com"]],
+    )
+
+
+class OidcClientConfig(OidcBaseConfig, ApiHostPinning):
     """An OIDC client with an identity at the auth server (`client_id`)."""
 
     client_id: NonEmpty = Field(description="The client's ID at the auth server.", examples=["my-cli-client"])
@@ -347,7 +360,7 @@ class ClientValidatorConfig(OidcBaseConfig):
     client_id: NonEmpty | None = Field(default=None, description="Optional: the service's client ID.")
 
 
-class PlanetLegacyConfig(ClientConfigBase):
+class PlanetLegacyConfig(ApiHostPinning):
     client_type: Literal["planet_legacy"] = "planet_legacy"
     display_name = "Planet Legacy Auth"
     description = "Planet's legacy e-mail/password login that yields an API key. Not for new applications."
@@ -358,7 +371,7 @@ class PlanetLegacyConfig(ClientConfigBase):
     api_key: Secret | None = Field(default=None, description="A Planet API key (secret), if already known.")
 
 
-class StaticApiKeyConfig(ClientConfigBase):
+class StaticApiKeyConfig(ApiHostPinning):
     client_type: Literal["static_apikey"] = "static_apikey"
     display_name = "API Key"
     description = "A static API key sent as `Authorization: <bearer_token_prefix> <api_key>`."

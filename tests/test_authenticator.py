@@ -83,3 +83,32 @@ def test_bearer_only_in_the_authorization_header(devserver: DevServer) -> None:
     assert response.request.body is None
     assert "not-a-valid-token" not in repr(ctx.request_authenticator())
     assert token not in repr(ctx) + repr(ctx.token_manager) + repr(ctx.token_manager.cached())  # type: ignore[union-attr]
+
+
+def test_allowed_api_hosts_limits_where_credentials_go(devserver: DevServer) -> None:
+    """TOK-02: with `allowed_api_hosts`, the header goes only to those hosts (requests, httpx, async)."""
+    config = devserver.profile("oidc_client_credentials_secret", "cc-secret", allowed_api_hosts=["localhost"])
+    ctx = planet_profiles.from_config(config, profile_name="pinned", save_token_file=False)
+    auth = ctx.request_authenticator()
+    allowed = devserver.hello_url.replace("127.0.0.1", "localhost")
+    assert requests.get(allowed, auth=auth, timeout=10).status_code == 200
+    refused = requests.get(devserver.hello_url, auth=auth, timeout=10)  # 127.0.0.1 is not listed
+    assert refused.status_code == 401 and "Authorization" not in refused.request.headers
+    with httpx.Client(auth=auth, timeout=10) as client:
+        assert client.get(allowed).status_code == 200
+        assert "authorization" not in client.get(devserver.hello_url).request.headers
+
+    async def both() -> tuple[int, int]:
+        async with httpx.AsyncClient(auth=auth, timeout=10) as client:
+            return (await client.get(allowed)).status_code, (
+                await client.get(devserver.hello_url)
+            ).status_code
+
+    assert asyncio.run(both()) == (200, 401)
+    key = planet_profiles.from_config(
+        {"client_type": "static_apikey", "api_key": devserver.api_key, "allowed_api_hosts": ["localhost"]},
+        profile_name="key",
+        save_token_file=False,
+    )
+    assert requests.get(devserver.hello_url, auth=key.request_authenticator(), timeout=10).status_code == 401
+    assert requests.get(allowed, auth=key.request_authenticator(), timeout=10).status_code == 200
