@@ -29,6 +29,10 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
+#   make bench   side by side with planet-auth 2.3.2 (installs it into bench/.venv-planet-auth/)
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 #   make soak    long crash-safety / 8-process refresh / fuzz runs (~10 min) with a summary table
 soak: install
 	$(PY) bench/soak.py

@@ -52,6 +52,7 @@ class RequestAuthenticator:
         # (refresh due at, header value), swapped as one object so readers never see a mixed pair.
         self._state: tuple[float, str | None] = (float("inf") if manager is None else float("-inf"), header)
         self._async_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._on_response = self._requests_on_response  # bound once: it is attached to every request
 
     def _install(self) -> str | None:
         assert self._manager is not None
@@ -98,7 +99,9 @@ class RequestAuthenticator:
         if header is not None:
             request.headers["Authorization"] = header
             if self._manager is not None:
-                request.register_hook("response", self._requests_on_response)
+                # `PreparedRequest.hooks` always has a "response" list; `register_hook` would check the
+                # event name and `isinstance(hook, Callable)` again on every request.
+                request.hooks["response"].append(self._on_response)
         return request
 
     def _requests_on_response(self, response: Any, **send_kwargs: Any) -> Any:
@@ -113,7 +116,7 @@ class RequestAuthenticator:
         response.content  # noqa: B018  - release the connection before reusing it
         response.close()
         retry = request.copy()
-        retry.hooks["response"] = [h for h in retry.hooks["response"] if h != self._requests_on_response]
+        retry.hooks["response"] = [h for h in retry.hooks["response"] if h != self._on_response]
         retry.headers["Authorization"] = header
         answer = response.connection.send(retry, **send_kwargs)
         answer.history.append(response)
@@ -125,7 +128,9 @@ class RequestAuthenticator:
         if self._hosts is not None and not self._allowed(request.url.host):
             yield request
             return
-        header = self._current()
+        due, header = self._state  # `_current()` inlined: this runs for every request
+        if self._clock() >= due:
+            header = self._install()
         if header is not None:
             request.headers["Authorization"] = header
         response = yield request

@@ -96,7 +96,9 @@ def _url(description: str) -> Any:
 class ClientConfigBase(BaseModel):
     """Keys and behaviour shared by every client type. Use `parse_config` to build one from a mapping."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, hide_input_in_errors=True, defer_build=True
+    )
 
     CLIENT_TYPE: ClassVar[str] = ""
     display_name: ClassVar[str] = ""

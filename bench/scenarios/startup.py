@@ -1,0 +1,93 @@
+"""P1 (cold start in a fresh process) and P2 (the same load in a running process).
+
+P1 runs `python -c` with the seed's call, wall time from spawn to exit and the child's peak RSS:
+
+    import planet_auth_utils
+    planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context(auth_profile_opt=NAME)
+        .request_authenticator()
+
+Both libraries read the saved token lazily, on the first request; the "+ first header" variant also calls
+the authenticator once on a stand-in request, so the token file is read and the header built. The
+interpreter's own start (`python -c pass` in each venv) is shown for reference.
+"""
+
+from __future__ import annotations
+
+from _harness import Lib, Workspace, run_child
+
+from scenarios import AllSamples, Row, Samples, Scenario, compare
+from scenarios._profiles import plain_profile
+
+REPEATS = 3  # child processes per figure per round
+
+_LOAD = (
+    "import planet_auth_utils; "
+    "auth = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context("
+    "auth_profile_opt={name!r}).request_authenticator()"
+)
+_HEADER = (
+    "; import types; r = types.SimpleNamespace(headers={{}}, hooks={{'response': []}}, "
+    "register_hook=lambda e, h: r.hooks[e].append(h)); auth(r); "
+    "assert r.headers['Authorization'].startswith('Bearer ')"
+)
+
+
+class ColdStart(Scenario):
+    id = "P1"
+    title = "cold start: fresh process to a ready authenticator (plaintext profile, valid saved token)"
+
+    def setup(self, ws: Workspace) -> None:
+        self.name = plain_profile(ws)
+        self.codes = {
+            "start": "pass",
+            "load": _LOAD.format(name=self.name),
+            "header": _LOAD.format(name=self.name) + _HEADER.format(),
+        }
+
+    def measure(self, ws: Workspace, lib: Lib) -> Samples:
+        samples: Samples = {}
+        env = ws.env(lib)
+        for _ in range(REPEATS):
+            for key, code in self.codes.items():
+                child = run_child([str(lib.python), "-c", code], env, ws.cwd)
+                samples.setdefault(key, []).append(child.seconds * 1e3)
+                samples.setdefault(f"{key} rss", []).append(child.max_rss_kib / 1024)
+        return samples
+
+    def rows(self, samples: AllSamples) -> list[Row]:
+        return [
+            compare("P1", "`python -c pass` (interpreter + site, reference)", "ms", samples, "start"),
+            compare(
+                "P1", "import + initialize + request_authenticator()", "ms", samples, "load", max_ratio=0.5
+            ),
+            compare("P1", "… + first header (token file read)", "ms", samples, "header", max_ratio=0.5),
+            compare("P1", "peak RSS, import … request_authenticator()", "MiB", samples, "load rss"),
+            compare("P1", "peak RSS, … + first header", "MiB", samples, "header rss"),
+        ]
+
+
+class InProcessLoad(Scenario):
+    id = "P2"
+    title = "in process after `import planet_auth_utils`: profile load to a ready authenticator"
+    iterations = 30
+
+    def setup(self, ws: Workspace) -> None:
+        self.name = plain_profile(ws)
+
+    def measure(self, ws: Workspace, lib: Lib) -> Samples:
+        out = ws.worker(lib, "load.py", {"profile": self.name, "iterations": self.iterations, "header": True})
+        return {"first": [out["first_ms"]], "steady": out["steady_ms"]}
+
+    def rows(self, samples: AllSamples) -> list[Row]:
+        return [
+            compare("P2", "first load after import (lazy imports included)", "ms", samples, "first"),
+            compare(
+                "P2",
+                f"later loads (each: initialize + authenticator + first header; {self.iterations}/process)",
+                "ms",
+                samples,
+                "steady",
+                digits=2,
+                max_ratio=1.0,
+            ),
+        ]
