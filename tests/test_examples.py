@@ -42,6 +42,14 @@ def _script(tmp_path: Path, name: str, replacements: dict[str, str]) -> Path:
     return target
 
 
+def _custom_profile(home: Path, server: DevServer) -> None:
+    """`~/.planet/my-custom-profile/auth_client.json`: the seed's profile, pointed at the dev server."""
+    profile = home / ".planet" / "my-custom-profile" / "auth_client.json"
+    profile.parent.mkdir(parents=True)
+    config = server.profile("oidc_auth_code", "native-public", local_redirect_uri="http://127.0.0.1/callback")
+    profile.write_text(json.dumps(config))
+
+
 def _run(script: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(script)],
@@ -64,19 +72,7 @@ def test_in_memory_example_verbatim(tmp_path: Path) -> None:
 
 def test_on_disk_profile_example(tmp_path: Path, devserver: DevServer) -> None:
     home = tmp_path / "example-home"
-    profile = home / ".planet" / "my-custom-profile" / "auth_client.json"
-    profile.parent.mkdir(parents=True)
-    profile.write_text(
-        json.dumps(
-            {
-                "client_type": "oidc_auth_code",
-                "auth_server": devserver.issuer,
-                "client_id": "native-public",
-                "local_redirect_uri": "http://127.0.0.1/callback",
-                "scopes": ["openid", "offline_access", "api.read"],
-            }
-        )
-    )
+    _custom_profile(home, devserver)
     result = _run(EXAMPLES / "initialize_client_lib_on_disk_profile.py", _env(home))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Auth context initialized from on disk profile my-custom-profile"
@@ -139,19 +135,7 @@ def test_device_login_example(tmp_path: Path, devserver: DevServer) -> None:
 def test_login_then_requests_and_httpx_examples(tmp_path: Path, devserver: DevServer) -> None:
     """On-disk profile → initial login through the system browser (`BROWSER`) → requests and httpx calls."""
     home = tmp_path / "example-home"
-    profile = home / ".planet" / "my-custom-profile" / "auth_client.json"
-    profile.parent.mkdir(parents=True)
-    profile.write_text(
-        json.dumps(
-            {
-                "client_type": "oidc_auth_code",
-                "auth_server": devserver.issuer,
-                "client_id": "native-public",
-                "local_redirect_uri": "http://127.0.0.1/callback",
-                "scopes": ["openid", "offline_access", "api.read"],
-            }
-        )
-    )
+    _custom_profile(home, devserver)
     env = _env(home, BROWSER=f"{sys.executable} {REPO / 'tests' / 'browser_driver.py'} %s")
 
     login = _run(EXAMPLES / "perform_oauth_initial_login.py", env)
