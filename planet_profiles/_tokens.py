@@ -255,7 +255,7 @@ class FileTokenStore:
         remove_temp_files(self._path)  # copies left by killed writes
 
     def __repr__(self) -> str:
-        return f"FileTokenStore({str(self._path)!r})"
+        return f"{type(self).__name__}({str(self._path)!r})"
 
 
 def recipients_of(path: Path) -> tuple[list[str], list[str]]:
@@ -269,18 +269,14 @@ def recipients_of(path: Path) -> tuple[list[str], list[str]]:
     return age, pgp
 
 
-class SopsTokenStore:
+class SopsTokenStore(FileTokenStore):
     """`token.sops.json`: the token file of an encrypted profile, encrypted at rest for the profile's own
     recipients (SECURITY TOK-10). Tokens are decrypted in memory and encrypted from memory (TOK-08)."""
 
     def __init__(self, path: Path, *, profile_file: Path, sops: Sops | None = None) -> None:
-        self._path = Path(path)
+        super().__init__(path)
         self._profile_file = Path(profile_file)
         self._sops = sops
-
-    @property
-    def path(self) -> Path | None:
-        return self._path
 
     def _tool(self) -> Sops:
         from ._sops import default_sops
@@ -309,16 +305,6 @@ class SopsTokenStore:
             pgp_fingerprints=pgp,
             encrypted_regex=TOKEN_ENCRYPTED_REGEX,
         )
-
-    def delete(self) -> None:
-        try:
-            self._path.unlink()
-        except FileNotFoundError:
-            pass
-        remove_temp_files(self._path)  # copies left by killed writes
-
-    def __repr__(self) -> str:
-        return f"SopsTokenStore({str(self._path)!r})"
 
 
 PLAINTEXT_TOKENS_ENV = "PL_AUTH_PLAINTEXT_TOKENS"
