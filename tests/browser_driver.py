@@ -3,7 +3,7 @@
     BROWSER="/path/to/python /path/to/repo/tests/browser_driver.py %s"
 
 Python's `webbrowser` runs that command line with the authorization URL and waits for it to exit. The driver
-logs in and consents on the dev server's devInteractions pages (`tests._interactive`), then requests the
+logs in and consents on the dev server's devInteractions pages (`devserver/headless.py`), then requests the
 redirect URL, so the library's loopback listener receives the authorization response, exactly as a browser
 would deliver it.
 

@@ -2,7 +2,7 @@
 
 `FakeTime` stands in for `time.monotonic` / `time.sleep` on the auth client: it records every wait, advances
 its clock by it, and runs a hook (approve, deny, interrupt…) on a given sleep, so no test waits for real.
-The user's side is played by `tests._interactive.approve_device` on the provider's real pages.
+The user's side is played by `approve_device` (devserver/headless.py) on the provider's real pages.
 """
 
 from __future__ import annotations
