@@ -21,7 +21,7 @@ __all__ = ["AuthClient", "OidcAuthClient", "client_class_for", "make_client", "s
 
 
 def secret_value(config: Any, key: str) -> str | None:
-    """The plain value of a secret config key (a pydantic `SecretStr`), or None when unset."""
+    """The plain value of a secret config key (a `Secret` or pydantic `SecretStr`), or None when unset."""
     value = getattr(config, key, None)
     if value is None:
         return None
@@ -52,7 +52,7 @@ class AuthClient:
 
     @property
     def config(self) -> Any:
-        """The validated config model (secrets are `SecretStr`)."""
+        """The validated config (`_config.ProfileConfig`; secrets are `Secret`s, shown as `**********`)."""
         return self._config
 
     @property

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import _store
 from ._builtins import builtin_config, default_for_client_type
 from ._clients import make_client
+from ._config import parse_config
 from ._context import AuthContext
 from ._contract import SECRET_KEYS
 from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
@@ -78,9 +79,7 @@ def _check_plaintext_secrets(file: Path, data: Mapping[str, Any], mode: int) -> 
 
 
 def load_config(file: Path, *, sops: Sops | None = None) -> Any:
-    """Read, decrypt and validate one profile file into its typed config model."""
-    from ._models import parse_config
-
+    """Read, decrypt and validate one profile file into its `ProfileConfig` (no pydantic: `_config`)."""
     return parse_config(read_document(file, sops=sops), file=str(file))
 
 
@@ -133,8 +132,6 @@ def open_profile(
         builtin = builtin_config(source.profile)
         if builtin is None:
             raise
-        from ._models import parse_config
-
         client = make_client(parse_config(builtin, file=f"<built-in profile {source.profile}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
@@ -163,8 +160,6 @@ def from_config(
     source: Source | None = None,
 ) -> AuthContext:
     """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`)."""
-    from ._models import parse_config
-
     _store.check_profile_name(profile_name, source="profile_name")
     label = f"<in-memory profile {profile_name}>"
     config = parse_config(client_config, file=label)

@@ -17,7 +17,9 @@ Keys planet-profiles adds (planet-auth ignores them):
   assertion's `aud` (default: the token endpoint), algorithm (default: from the key, RS256 for RSA, ES256
   for P-256) and `kid` header (default: none; it must equal the `kid` registered at the server).
 
-`parse_config` turns a mapping into the right model or raises `ConfigError` listing every problem.
+`parse_config` turns a mapping into the right model or raises `ConfigError` listing every problem. Loading
+profiles does not use it: `planet_profiles._config.parse_config` checks documents against the schema files
+generated from these models, without importing pydantic, with the same problems (a test cross-checks both).
 """
 
 from __future__ import annotations

@@ -23,12 +23,12 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
 from planet_profiles._contract import ENCRYPTED_REGEX, ENDPOINT_KEYS, SECRET_KEYS
 from planet_profiles._errors import Problem
-from planet_profiles._schema import index_path, schema_path
+from planet_profiles._schema import INDEX_FILENAME, index_path, schema_filename, schema_path
 
 __all__ = [
     "ENC_PATTERN",
@@ -358,27 +358,32 @@ def validate_document(doc: Any, *, file: str, encrypted: bool = False) -> list[P
     problems: list[Problem] = []
     skip: set[str] = {"sops"}  # top-level keys already reported: no schema noise about them
     problems += _sops_problems(doc, file, skip) if encrypted else _sops_in_plaintext(doc, file)
-    problems += _type_problems({k: val for k, val in doc.items() if k != "sops"}, file, skip)
+    problems += type_problems({k: val for k, val in doc.items() if k != "sops"}, file, skip)
     return sort_problems(problems)
 
 
-def _type_problems(doc: Mapping[str, Any], file: str, skip: set[str]) -> list[Problem]:
-    """Dispatch on `client_type` and validate against that type's schema only (no noise from other types)."""
-    index = _index()
+def type_problems(
+    doc: Mapping[str, Any],
+    file: str,
+    skip: set[str],
+    validator_for: Callable[[str], tuple[Mapping[str, Any], Any]] | None = None,
+) -> list[Problem]:
+    """Dispatch on `client_type` and validate against that type's schema only (no noise from other types).
+
+    `validator_for(client_type)` gives `(schema, validator)`; default: jsonschema's (`_validator`). The
+    loader passes `planet_profiles._config`'s, which needs neither jsonschema nor pydantic.
+    """
     client_type = doc.get("client_type")
     if "client_type" in skip:
         return []
     if "client_type" not in doc:
-        return [
-            Problem(file, "/client_type", msg_missing("client_type") + "; one of: " + ", ".join(index.types))
-        ]
-    if client_type not in index.types:
-        return [Problem(file, "/client_type", msg_unknown_client_type(client_type, index.types))]
-    schema, validator = _validator(client_type)
+        types = _index().types
+        return [Problem(file, "/client_type", msg_missing("client_type") + "; one of: " + ", ".join(types))]
+    if not is_client_type(client_type):
+        return [Problem(file, "/client_type", msg_unknown_client_type(client_type, _index().types))]
+    schema, validator = (validator_for or _validator)(client_type)
     problems = [
-        p
-        for p in _schema_problems(validator, schema, doc, file, index)
-        if p.pointer.split("/")[1] not in skip
+        p for p in _schema_problems(validator, schema, doc, file) if p.pointer.split("/")[1] not in skip
     ]
     if "allowed_issuer_hosts" in schema["properties"]:
         problems += (Problem(file, ptr, msg) for ptr, msg in pinned_host_problems(doc))
@@ -386,7 +391,7 @@ def _type_problems(doc: Mapping[str, Any], file: str, skip: set[str]) -> list[Pr
 
 
 def _schema_problems(
-    validator: Any, schema: Mapping[str, Any], doc: Mapping[str, Any], file: str, index: _Index
+    validator: Any, schema: Mapping[str, Any], doc: Mapping[str, Any], file: str
 ) -> Iterator[Problem]:
     client_type = schema["properties"]["client_type"]["const"]
     for error in validator.iter_errors(doc):
@@ -399,6 +404,7 @@ def _schema_problems(
                     yield Problem(file, pointer([key]), msg_missing(key))
         elif kind == "additionalProperties":
             known = schema["properties"]
+            index = _index()
             for key in instance:
                 if key not in known:
                     owners = [t for t in index.types if key in index.keys[t]]
@@ -528,6 +534,18 @@ class _Index(NamedTuple):
     keys: Mapping[str, frozenset[str]]
 
 
+def is_client_type(value: Any) -> TypeGuard[str]:
+    """Whether `value` names a client type with a schema file (without reading the 100 kB index schema)."""
+    return isinstance(value, str) and _has_schema(value)
+
+
+@cache
+def _has_schema(client_type: str) -> bool:
+    if not re.fullmatch(r"[a-z][a-z_]*", client_type) or schema_filename(client_type) == INDEX_FILENAME:
+        return False
+    return schema_path(client_type).is_file()
+
+
 @lru_cache(maxsize=1)
 def _index() -> _Index:
     index = json.loads(index_path().read_text(encoding="utf-8"))
@@ -547,15 +565,12 @@ def _validator_class() -> Any:
     newline), so this validator, check-jsonschema (ECMA regexes) and pydantic (Rust regexes) agree."""
     from jsonschema import Draft202012Validator, ValidationError, validators
 
-    compiled: dict[str, re.Pattern[str]] = {}
+    from planet_profiles._schemacheck import ecma_regex
 
     def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[Any]:
         if not validator.is_type(instance, "string"):
             return
-        regex = compiled.get(patrn)
-        if regex is None:
-            regex = compiled[patrn] = re.compile(patrn[:-1] + r"\Z" if patrn.endswith("$") else patrn)
-        if not regex.search(instance):
+        if not ecma_regex(patrn).search(instance):
             yield ValidationError(f"does not match {patrn!r}")
 
     check: Callable[..., Any] = pattern

@@ -107,8 +107,8 @@ def list_command(as_json: bool) -> None:
 
 def _config_rows(target: Target) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """`key -> {value, origin, secret}` for the effective config, and facts about the file."""
+    from planet_profiles._config import parse_config
     from planet_profiles._contract import SECRET_KEYS
-    from planet_profiles._models import parse_config
 
     if target.location is None:
         return _adhoc_rows(target), {}
