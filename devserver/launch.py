@@ -108,10 +108,17 @@ class DevServer:
         return f"{self.issuer}/jwks"
 
     def profile(
-        self, client_type: str, client_id: str, *, key: str | None = None, **extra: Any
+        self,
+        client_type: str,
+        client_id: str,
+        *,
+        key: str | None = None,
+        key_file: str | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """A planet-profiles profile dict for a test client: `auth_server`, `client_id`, the client's secret
-        for `*_secret` types, its `key` (`rsa`, `ec`, …) for `*_pubkey` types, scopes for API tokens."""
+        for `*_secret` types, its private key for `*_pubkey` types (`key`: the PEM of `rsa`, `ec`, … inline;
+        `key_file`: the path of that key file), scopes for API tokens."""
         client = self.clients[client_id]
         config: dict[str, Any] = {
             "client_type": client_type,
@@ -125,6 +132,9 @@ class DevServer:
             config["client_secret"] = client.client_secret
         if key:
             config["client_privkey"] = client.private_key_pem(key)
+        if key_file:
+            assert client.private_key_files is not None, f"{client_id} has no private key"
+            config["client_privkey_file"] = str(client.private_key_files[key_file])
         return {**config, **extra}
 
     @property

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from planet_profiles import _validate as v
+from planet_profiles._contract import ENDPOINT_KEYS
 from planet_profiles._errors import ConfigError, Problem
 from planet_profiles._schema import schema_path
 from planet_profiles._schemacheck import Checker
@@ -43,13 +44,7 @@ KEY_ORDER: tuple[str, ...] = (
     "issuer",
     "organization",
     "project_id",
-    "token_endpoint",
-    "authorization_endpoint",
-    "device_authorization_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-    "jwks_endpoint",
+    *ENDPOINT_KEYS,
     "allowed_issuer_hosts",
     "client_id",
     "client_secret",

@@ -25,7 +25,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import planet_profiles
-from planet_profiles._contract import SECRET_KEYS
+from planet_profiles._contract import ENDPOINT_KEYS, SECRET_KEYS
 
 MARK = "SeKrit"  # every generated secret contains it, so a leak is easy to spot
 DEAD_SERVER = "http://127.0.0.1:9"  # nothing listens there: any HTTP call fails at once
@@ -132,13 +132,7 @@ HOSTS = ["login.example.com", "127.0.0.1", "[::1]", "evil.example", "", "https:/
 URL_KEYS = {
     "auth_server",
     "issuer",
-    "token_endpoint",
-    "authorization_endpoint",
-    "device_authorization_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-    "jwks_endpoint",
+    *ENDPOINT_KEYS,
     "legacy_auth_endpoint",
     "redirect_uri",
     "local_redirect_uri",

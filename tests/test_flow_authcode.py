@@ -43,19 +43,9 @@ CLIENT_TYPES = {
 
 
 def authcode_config(server: DevServer, client_id: str = "native-public", **extra: Any) -> dict[str, Any]:
-    client = server.clients[client_id]
-    config: dict[str, Any] = {
-        "client_type": CLIENT_TYPES[client_id],
-        "auth_server": server.issuer,
-        "client_id": client_id,
-        "scopes": SCOPES,
-        "local_redirect_uri": "http://127.0.0.1/callback",
-    }
-    if client.client_secret:
-        config["client_secret"] = client.client_secret
-    if client.private_key_files:
-        config["client_privkey_file"] = str(client.private_key_files["rsa"])
-    return {**config, **extra}
+    key_file = "rsa" if server.clients[client_id].private_key_files else None
+    extra = {"local_redirect_uri": "http://127.0.0.1/callback", **extra}
+    return server.profile(CLIENT_TYPES[client_id], client_id, key_file=key_file, **extra)
 
 
 def context(server: DevServer, client_id: str = "native-public", **extra: Any) -> AuthContext:

@@ -38,7 +38,6 @@ from planet_profiles._flow_device import (
 from planet_profiles._http import HttpResponse
 from tests.fixtures_devserver import DevServer, DevServerFactory, approve_device
 
-SCOPES = ["openid", "offline_access", "api.read"]
 CLIENT_TYPES = {
     "device-public": "oidc_device_code",
     "device-secret": "oidc_device_code_secret",
@@ -49,18 +48,8 @@ CLIENT_TYPES = {
 def device_config(
     server: DevServer, client_id: str = "device-public", *, key: str = "rsa", **extra: Any
 ) -> dict[str, Any]:
-    client = server.clients[client_id]
-    config: dict[str, Any] = {
-        "client_type": CLIENT_TYPES[client_id],
-        "auth_server": server.issuer,
-        "client_id": client_id,
-        "scopes": SCOPES,
-    }
-    if client.client_secret:
-        config["client_secret"] = client.client_secret
-    if client.private_key_files:
-        config["client_privkey"] = client.private_key_pem(key)
-    return {**config, **extra}
+    pem = key if server.clients[client_id].private_key_files else None
+    return server.profile(CLIENT_TYPES[client_id], client_id, key=pem, **extra)
 
 
 class FakeTime:
