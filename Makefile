@@ -13,7 +13,7 @@ NODE_STAMP := devserver/node_modules/.installed-stamp
 
 install: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml toplevel/_planet_profiles_facade.py toplevel/planet_profiles_facade.pth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
@@ -38,16 +38,16 @@ soak: install
 	$(PY) bench/soak.py
 
 lint: install
-	$(BIN)/ruff check planet_profiles planet_auth_utils tests examples
+	$(BIN)/ruff check planet_profiles toplevel tests examples
 
 typecheck: install
 	$(BIN)/mypy
 
 schema: install
-	$(PY) -m planet_profiles._schema schema
+	$(PY) -m planet_profiles._schema
 
 check-schema: install
-	$(PY) -m planet_profiles._schema --check schema
+	$(PY) -m planet_profiles._schema --check
 
 clean:
 	rm -rf $(VENV) devserver/node_modules .demo .pytest_cache .mypy_cache .ruff_cache

@@ -2,8 +2,9 @@
 
 The models in `planet_profiles._models` are the one source; `schema/<client_type>.schema.json` (one per
 client type) and `schema/auth_client.schema.json` (dispatches on `client_type` with `if`/`then`, the
-per-type schemas inlined as `$defs`, so it works on its own with check-jsonschema or an editor) are
-generated from them, committed, and checked for drift by a test. Regenerate with
+per-type schemas inlined as `$defs`, so it works on its own with check-jsonschema or an editor), package data
+in `planet_profiles/schema/`, are generated from them, committed, and checked for drift by a test. Regenerate
+with
 
     python -m planet_profiles._schema [DIR]           # write
     python -m planet_profiles._schema --check [DIR]   # exit 1 and list the files that drifted
@@ -47,9 +48,11 @@ _GENERATED = "Generated from planet_profiles._models by `python -m planet_profil
 
 
 def schema_dir() -> Path:
-    """The schema directory: `planet_profiles/schema/` in a wheel, else the checkout's `schema/`."""
-    packaged = Path(__file__).parent / "schema"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "schema"
+    """`planet_profiles/schema/`: package data, the same directory in a checkout and in an installed wheel.
+
+    (The path `importlib.resources.files("planet_profiles")` gives for an installed package; that module is
+    not imported here because it costs ~20 ms, and loading a profile reads these files.)"""
+    return Path(__file__).parent / "schema"
 
 
 def schema_filename(client_type: str) -> str:

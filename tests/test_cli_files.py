@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 import planet_profiles
 from planet_profiles import SopsNoKeyError
-from planet_profiles._cli._files import template_dir
 from tests.fixtures_keys import AgeKey, make_encrypted_profile, write_sops_yaml
 from tests.test_cli import SECRET, assert_one_error, cc, run, write_profile
 
@@ -160,18 +158,6 @@ def test_schema_check_passes_on_the_repository(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- new
 
 
-def _template_ready() -> bool:
-    try:
-        template_dir("profile")
-    except Exception:  # noqa: BLE001
-        return False
-    return importlib.util.find_spec("planet_profiles._copier_ext") is not None
-
-
-needs_template = pytest.mark.skipif(not _template_ready(), reason="templates/profile is not complete yet")
-
-
-@needs_template
 def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
     result = run("new", "--defaults", "-d", "profile_name=mine", "-d", "client_type=none")
     assert result.exit_code == 0, result.output
@@ -179,7 +165,6 @@ def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
     assert json.loads(run("list", "--json").stdout)[0]["name"] == "mine"
 
 
-@needs_template
 def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: AgeKey) -> None:
     dest = tmp_path / "profiles"
     result = run(

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def committed() -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "schema").glob("*.schema.json"))}
+    files = sorted((REPO / "planet_profiles" / "schema").glob("*.schema.json"))
+    return {p.name: p.read_text(encoding="utf-8") for p in files}
 
 
 def test_committed_schemas_do_not_drift_from_the_models() -> None:
@@ -43,7 +44,7 @@ def test_one_file_per_client_type_plus_the_index() -> None:
 
 
 def test_schema_dir_is_the_checkout_schema_dir() -> None:
-    assert schema_dir() == REPO / "schema"
+    assert schema_dir() == REPO / "planet_profiles" / "schema"
 
 
 def test_output_is_deterministic() -> None:

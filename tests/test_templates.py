@@ -30,8 +30,9 @@ from planet_profiles._sops import Sops
 from tests.conftest import REPO
 from tests.fixtures_keys import AgeKey, write_sops_yaml
 
-PROFILE_TEMPLATE = REPO / "templates" / "profile"
-REPO_TEMPLATE = REPO / "templates" / "profile-repo"
+TEMPLATES_ROOT = REPO / "planet_profiles" / "templates"
+PROFILE_TEMPLATE = TEMPLATES_ROOT / "profile"
+REPO_TEMPLATE = TEMPLATES_ROOT / "profile-repo"
 COPIER = str(Path(sys.executable).with_name("copier"))
 AUTH = "https://login.example.com"
 OIDC = {"auth_server": AUTH, "client_id": "cli"}
@@ -571,12 +572,10 @@ def test_profile_repo_rejects_bad_recipients(
 
 @pytest.fixture
 def root_repo(tmp_path: Path, copier_env: Path) -> Path:
-    """A git repository with this project's root copier.yml and templates/, committed and tagged."""
-    repo = tmp_path / "planet-profiles"
-    repo.mkdir()
-    shutil.copy(REPO / "copier.yml", repo)
-    shutil.copytree(REPO / "templates", repo / "templates")
-    return git_repo(repo, tag="v0.1.0")
+    """The versioned git copy of the templates (`planet-profiles templates --git`), tagged v0.1.0."""
+    from planet_profiles._templates import versioned_copy
+
+    return versioned_copy(tmp_path / "planet-profiles", source=TEMPLATES_ROOT, version="0.1.0")
 
 
 @pytest.mark.integration
@@ -642,7 +641,7 @@ def test_every_template_key_is_a_question() -> None:
 
 
 def test_root_copier_yml_repeats_the_profile_task() -> None:
-    profile, root = _config(PROFILE_TEMPLATE / "copier.yml"), _config(REPO / "copier.yml")
+    profile, root = _config(PROFILE_TEMPLATE / "copier.yml"), _config(TEMPLATES_ROOT / "copier.yml")
     assert [t["command"] for t in root["_tasks"]] == [t["command"] for t in profile["_tasks"]]
     assert root["_tasks"][0]["when"].replace("template == 'profile' and ", "") == profile["_tasks"][0]["when"]
     assert profile["_exclude"][-1] in root["_exclude"]
