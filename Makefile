@@ -11,7 +11,8 @@ NODE_STAMP := devserver/node_modules/.installed-stamp
 PIP    := $(PY) -m pip --quiet --disable-pip-version-check
 
 # What users install: the wheel, and venvs made from it (never editable). The wheelhouse holds the wheels of
-# every dependency (and of planet==3.7.0, Planet's SDK), downloaded once; the venvs install from it offline.
+# every dependency (and of planet==3.7.0, Planet's SDK), downloaded (or built, for sdists) once; the venvs
+# and the tests install from it offline.
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 WHEEL      := dist/planet_profiles-$(VERSION)-py3-none-any.whl
 # (file names of the templates hold spaces and braces: the wheel follows a checksum of its sources)
@@ -42,7 +43,7 @@ $(WHEEL_BUILT): | $(STAMP)
 	touch $@
 
 $(WHEELHOUSE_STAMP): pyproject.toml | $(WHEEL_BUILT)
-	$(PIP) download --dest $(WHEELHOUSE) '$(WHEEL)[all]' pre-commit '$(PLANET_SDK)'
+	$(PIP) wheel --wheel-dir $(WHEELHOUSE) '$(WHEEL)[all]' pre-commit '$(PLANET_SDK)'
 	rm -f $(WHEELHOUSE)/planet_profiles-*.whl
 	touch $@
 
