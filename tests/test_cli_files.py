@@ -184,3 +184,69 @@ def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: 
 def test_new_reports_template_errors_in_one_line(tmp_path: Path) -> None:
     result = run("new", str(tmp_path / "x"), "-d", "profile_name=../bad", "--defaults")
     assert_one_error(result.stderr, result.stdout, result.exit_code)
+
+
+# ---------------------------------------------------------------- keygen, templates
+
+
+def test_keygen_makes_a_key_sops_uses_and_never_overwrites_it(hermetic_env: Path, tmp_path: Path) -> None:
+    from pyrage import x25519
+
+    from planet_profiles import Sops
+
+    made = run("keygen")
+    assert made.exit_code == 0, made.output
+    key_file = hermetic_env / ".config" / "sops" / "age" / "keys.txt"  # sops' default (XDG_CONFIG_HOME)
+    recipient = made.stdout.strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600 and key_file.parent.stat().st_mode & 0o777 == 0o700
+    secret_line = key_file.read_text().splitlines()[-1]
+    assert str(x25519.Identity.from_str(secret_line).to_public()) == recipient
+    assert run("keygen", "-y").stdout.strip() == recipient
+    before = key_file.read_bytes()
+    again = run("keygen")
+    assert "an age key file already exists here" in assert_one_error(
+        again.stderr, again.stdout, again.exit_code
+    )
+    assert key_file.read_bytes() == before
+
+    # sops finds the key where keygen put it, with no SOPS_AGE_KEY_FILE
+    target = tmp_path / "p" / "auth_client.sops.json"
+    target.parent.mkdir()
+    Sops().encrypt(cc(), target, age_recipients=[recipient])
+    assert Sops().decrypt(target)["client_secret"] == SECRET
+
+    other = run("keygen", "-o", str(tmp_path / "other.txt"))
+    assert other.stdout.strip() != recipient
+    broken = tmp_path / "broken.txt"
+    broken.write_text("# a comment\nnot-a-key\n")
+    bad = run("keygen", "-y", "-o", str(broken))
+    assert "line 2 is not an age identity" in assert_one_error(bad.stderr, bad.stdout, bad.exit_code)
+    assert "not-a-key" not in bad.output
+
+
+def test_templates_paths_and_the_versioned_copy(hermetic_env: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    from planet_profiles._templates import versioned_copy
+
+    root = Path(run("templates").stdout.strip())
+    assert (root / "copier.yml").is_file() and root == Path(planet_profiles.__file__).parent / "templates"
+    assert Path(run("templates", "profile-repo").stdout.strip()) == root / "profile-repo"
+    assert run("templates", "--git").stdout.strip() == "~/.local/share/planet-profiles/templates"
+    repo = hermetic_env / ".local" / "share" / "planet-profiles" / "templates"
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+    assert git("tag").split() == [f"v{planet_profiles.__version__}"]
+    assert (repo / "profile" / "copier.yml").read_bytes() == (root / "profile" / "copier.yml").read_bytes()
+    run("templates", "--git")  # a version already tagged: nothing changes
+    assert len(git("log", "--oneline").splitlines()) == 1
+
+    newer = tmp_path / "newer"  # what a later release installs
+    (newer / "profile").mkdir(parents=True)
+    (newer / "copier.yml").write_text("template: {type: str}\n")
+    versioned_copy(repo, source=newer, version="9.9.9")
+    assert git("tag").split() == [f"v{planet_profiles.__version__}", "v9.9.9"]
+    assert not (repo / "profile-repo").exists()  # the tree is the new release's, files removed too
+    assert git("show", f"v{planet_profiles.__version__}:profile-repo/copier.yml")  # history keeps the old one
