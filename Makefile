@@ -16,7 +16,7 @@ PIP    := $(PY) -m pip --quiet --disable-pip-version-check
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 WHEEL      := dist/planet_profiles-$(VERSION)-py3-none-any.whl
 # (file names of the templates hold spaces and braces: the wheel follows a checksum of its sources)
-SOURCES_SUM := $(shell find pyproject.toml README.md planet_profiles toplevel -type f -not -path '*/__pycache__/*' \
+SOURCES_SUM := $(shell find pyproject.toml README.md copier.yml planet_profiles schema templates toplevel -type f -not -path '*/__pycache__/*' \
   -exec cksum {} + | sort | cksum | cut -d' ' -f1)
 WHEEL_BUILT := dist/.built-$(SOURCES_SUM)
 WHEELHOUSE := .wheelhouse

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "planet_profiles" / "schema" / "auth_client.schema.json"
+SCHEMA = ROOT / "schema" / "auth_client.schema.json"
 CJS_VENV = ROOT / "bench" / ".venv-check-jsonschema"
 SERVER = "https://login.example.com/oauth2/default"
 DISTINCT = 20

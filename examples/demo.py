@@ -63,7 +63,7 @@ def main() -> int:
 
         team_repo = DEMO / "team-repo"
         copier.run_copy(
-            str(REPO / "planet_profiles" / "templates" / "profile-repo"),
+            str(REPO / "templates" / "profile-repo"),
             team_repo,
             defaults=True,
             quiet=True,
@@ -71,7 +71,7 @@ def main() -> int:
         )
         profiles = team_repo / "profiles"
         copier.run_copy(  # the secret goes from memory to sops inside copier: never written in clear
-            str(REPO / "planet_profiles" / "templates" / "profile"),
+            str(REPO / "templates" / "profile"),
             profiles,
             defaults=True,
             quiet=True,

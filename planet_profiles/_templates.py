@@ -1,9 +1,9 @@
 """Stage "create": where the copier templates are, and a git repository of them for `copier update`.
 
-The templates are package data, `planet_profiles/templates/`, the same directory in a checkout and in an
-installed wheel: `profile/` (one profile), `profile-repo/` (a team GitOps repository) and `copier.yml`,
-which asks which of the two to render (`--data template=profile|profile-repo`). Each sub-directory is also
-a template on its own (`copier copy --trust "$(planet-profiles templates profile)" ~/.planet`).
+The templates are `templates/profile/` (one profile) and `templates/profile-repo/` (a team GitOps repository)
+of the package data (`_schema.data_root()`: the checkout's root, or `planet_profiles/_data/` in a wheel),
+with the root `copier.yml`, which asks which of the two to render (`--data template=profile|profile-repo`).
+Each template is also usable on its own (`copier copy --trust "$(planet-profiles templates profile)" ~/.planet`).
 
 copier updates a project only from a git repository of its template: it renders the version recorded in
 the answers file and the newest tag, and merges the difference. An installed package is no git repository,
@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from importlib.resources import files
 from pathlib import Path
 
 from planet_profiles import __version__
 from planet_profiles._errors import StorageError
+from planet_profiles._schema import data_root
 
 __all__ = ["TEMPLATES", "home_relative", "template_dir", "templates_root", "versioned_copy"]
 
@@ -32,9 +32,9 @@ _GIT_IDENTITY = ("-c", "user.name=planet-profiles", "-c", "user.email=planet-pro
 
 
 def templates_root() -> Path:
-    """`planet_profiles/templates`: the template whose `copier.yml` asks which of `TEMPLATES` to render."""
-    root = files("planet_profiles") / "templates"
-    if not isinstance(root, Path) or not (root / "copier.yml").is_file():
+    """The directory of the root `copier.yml`, which asks which of `TEMPLATES` to render."""
+    root = data_root()
+    if not (root / "copier.yml").is_file() or not (root / "templates").is_dir():
         raise StorageError(
             f"the copier templates are missing from this installation ({root})",
             hint="Reinstall planet-profiles from its wheel: pip install --force-reinstall planet-profiles",
@@ -43,10 +43,10 @@ def templates_root() -> Path:
 
 
 def template_dir(name: str) -> Path:
-    """`templates_root() / name`, one of `TEMPLATES`."""
+    """`templates/<name>` of `templates_root()`, one of `TEMPLATES`."""
     if name not in TEMPLATES:
         raise ValueError(f"unknown template {name!r}: one of {', '.join(TEMPLATES)}")
-    return templates_root() / name
+    return templates_root() / "templates" / name
 
 
 def default_versioned_path() -> Path:
@@ -74,7 +74,8 @@ def versioned_copy(
         for entry in dest.iterdir():
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        shutil.copytree(source, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(source / "copier.yml", dest / "copier.yml")
+        shutil.copytree(source / "templates", dest / "templates", ignore=shutil.ignore_patterns("__pycache__"))
         _git(dest, "add", "--all")
         _git(dest, *_GIT_IDENTITY, "commit", "--quiet", "--allow-empty", "-m", f"planet-profiles {version}")
         _git(dest, *_GIT_IDENTITY, "tag", "-a", "-m", f"planet-profiles {version}", tag)

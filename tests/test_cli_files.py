@@ -230,8 +230,8 @@ def test_templates_paths_and_the_versioned_copy(hermetic_env: Path, tmp_path: Pa
     from planet_profiles._templates import versioned_copy
 
     root = Path(run("templates").stdout.strip())
-    assert (root / "copier.yml").is_file() and root == Path(planet_profiles.__file__).parent / "templates"
-    assert Path(run("templates", "profile-repo").stdout.strip()) == root / "profile-repo"
+    assert (root / "copier.yml").is_file() and root == Path(planet_profiles.__file__).parent.parent
+    assert Path(run("templates", "profile-repo").stdout.strip()) == root / "templates" / "profile-repo"
     assert run("templates", "--git").stdout.strip() == "~/.local/share/planet-profiles/templates"
     repo = hermetic_env / ".local" / "share" / "planet-profiles" / "templates"
 
@@ -239,14 +239,16 @@ def test_templates_paths_and_the_versioned_copy(hermetic_env: Path, tmp_path: Pa
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
     assert git("tag").split() == [f"v{planet_profiles.__version__}"]
-    assert (repo / "profile" / "copier.yml").read_bytes() == (root / "profile" / "copier.yml").read_bytes()
+    profile_yml = Path("templates") / "profile" / "copier.yml"
+    assert (repo / profile_yml).read_bytes() == (root / profile_yml).read_bytes()
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "copier.yml", "templates"]  # no schema, tests…
     run("templates", "--git")  # a version already tagged: nothing changes
     assert len(git("log", "--oneline").splitlines()) == 1
 
     newer = tmp_path / "newer"  # what a later release installs
-    (newer / "profile").mkdir(parents=True)
+    (newer / "templates" / "profile").mkdir(parents=True)
     (newer / "copier.yml").write_text("template: {type: str}\n")
     versioned_copy(repo, source=newer, version="9.9.9")
     assert git("tag").split() == [f"v{planet_profiles.__version__}", "v9.9.9"]
-    assert not (repo / "profile-repo").exists()  # the tree is the new release's, files removed too
-    assert git("show", f"v{planet_profiles.__version__}:profile-repo/copier.yml")  # history keeps the old one
+    assert not (repo / "templates" / "profile-repo").exists()  # the tree is the new release's, files removed too
+    assert git("show", f"v{planet_profiles.__version__}:templates/profile-repo/copier.yml")  # history keeps the old one

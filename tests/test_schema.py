@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def committed() -> dict[str, str]:
-    files = sorted((REPO / "planet_profiles" / "schema").glob("*.schema.json"))
+    files = sorted((REPO / "schema").glob("*.schema.json"))
     return {p.name: p.read_text(encoding="utf-8") for p in files}
 
 
@@ -44,7 +44,7 @@ def test_one_file_per_client_type_plus_the_index() -> None:
 
 
 def test_schema_dir_is_the_checkout_schema_dir() -> None:
-    assert schema_dir() == REPO / "planet_profiles" / "schema"
+    assert schema_dir() == REPO / "schema"
 
 
 def test_output_is_deterministic() -> None:

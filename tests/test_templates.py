@@ -30,9 +30,9 @@ from planet_profiles._sops import Sops
 from tests.conftest import REPO
 from tests.fixtures_keys import AgeKey, write_sops_yaml
 
-TEMPLATES_ROOT = REPO / "planet_profiles" / "templates"
-PROFILE_TEMPLATE = TEMPLATES_ROOT / "profile"
-REPO_TEMPLATE = TEMPLATES_ROOT / "profile-repo"
+TEMPLATES_ROOT = REPO  # the root copier.yml; the templates are in templates/
+PROFILE_TEMPLATE = REPO / "templates" / "profile"
+REPO_TEMPLATE = REPO / "templates" / "profile-repo"
 COPIER = str(Path(sys.executable).with_name("copier"))
 AUTH = "https://login.example.com"
 OIDC = {"auth_server": AUTH, "client_id": "cli"}
@@ -243,12 +243,12 @@ def test_settings_trust_no_plaintext_on_disk_and_loadable(
     dest = tmp_path / "profiles"
     write_sops_yaml(dest, [age_key.recipient])
     command = ["copy", "templates/profile", dest, "--defaults", *_cc_answers()]
-    untrusted = copier_cli(*command, cwd=TEMPLATES_ROOT.parent)
+    untrusted = copier_cli(*command, cwd=REPO)
     assert untrusted.returncode == 4 and "--trust" in untrusted.stderr  # copier's UnsafeTemplateError
     assert not (dest / "svc").exists()
 
     trust(copier_env, "templates/profile")  # copier compares the source as typed (normalized, not resolved)
-    result = copier_cli(*command, cwd=TEMPLATES_ROOT.parent)
+    result = copier_cli(*command, cwd=REPO)
 
     assert result.returncode == 0, result.stderr
     file = dest / "svc" / "auth_client.sops.json"

@@ -65,7 +65,7 @@ def test_from_the_wheel_alone(sh, tmp_path: Path) -> None:  # type: ignore[no-un
     site = sh("python", "-c", "import planet_profiles, os; print(os.path.dirname(planet_profiles.__file__))")
     assert site.stdout.strip().startswith(str(WHEEL_VENV / "lib")), site.stdout  # the wheel, not the checkout
     templates = sh("planet-profiles", "templates").stdout.strip()
-    assert templates == os.path.join(site.stdout.strip(), "templates")
+    assert templates == os.path.join(site.stdout.strip(), "_data")
 
     recipient = sh("planet-profiles", "keygen").stdout.strip()
     assert recipient.startswith("age1")

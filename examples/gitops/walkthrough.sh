@@ -32,10 +32,10 @@ cd "$WORK"
 umask 077
 ALICE=$(planet-profiles keygen -o alice.txt)
 BOB=$(planet-profiles keygen -o bob.txt)
-TEMPLATES=$(planet-profiles templates)   # the copier templates installed with planet-profiles
+TEMPLATES=$(planet-profiles templates)   # where the copier templates are installed (copier.yml, templates/)
 
 say "1. the team repository, from the copier template"
-copier copy --quiet --defaults "$TEMPLATES/profile-repo" team \
+copier copy --quiet --defaults "$TEMPLATES/templates/profile-repo" team \
   --data team_name=payments --data "age_recipients=[$ALICE]"
 cd team
 git init --quiet
@@ -43,11 +43,11 @@ pre-commit install
 ls -A
 
 say "2. two profiles, with copier (the secret goes from memory to sops: never on disk in clear)"
-copier copy --quiet --trust --defaults "$TEMPLATES/profile" profiles \
+copier copy --quiet --trust --defaults "$TEMPLATES/templates/profile" profiles \
   --data profile_name=web --data client_type=oidc_auth_code --data "auth_server=$AUTH_SERVER" \
   --data "client_id=$PUBLIC_CLIENT_ID" --data local_redirect_uri=http://127.0.0.1/callback \
   --data 'scopes=[openid, offline_access, api.read]'
-copier copy --quiet --trust --defaults "$TEMPLATES/profile" profiles \
+copier copy --quiet --trust --defaults "$TEMPLATES/templates/profile" profiles \
   --data profile_name=billing --data client_type=oidc_client_credentials_secret \
   --data "auth_server=$AUTH_SERVER" --data "client_id=$CC_CLIENT_ID" --data "client_secret=$CC_CLIENT_SECRET" \
   --data 'scopes=[api.read]'
