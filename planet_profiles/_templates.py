@@ -3,7 +3,8 @@
 The templates are `templates/profile/` (one profile) and `templates/profile-repo/` (a team GitOps repository)
 of the package data (`_schema.data_root()`: the checkout's root, or `planet_profiles/_data/` in a wheel),
 with the root `copier.yml`, which asks which of the two to render (`--data template=profile|profile-repo`).
-Each template is also usable on its own (`copier copy --trust "$(planet-profiles templates profile)" ~/.planet`).
+Each template is also usable on its own:
+`copier copy --trust "$(planet-profiles templates profile)" ~/.planet`.
 
 copier updates a project only from a git repository of its template: it renders the version recorded in
 the answers file and the newest tag, and merges the difference. An installed package is no git repository,
@@ -75,7 +76,8 @@ def versioned_copy(
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         shutil.copy2(source / "copier.yml", dest / "copier.yml")
-        shutil.copytree(source / "templates", dest / "templates", ignore=shutil.ignore_patterns("__pycache__"))
+        skip = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(source / "templates", dest / "templates", ignore=skip)
         _git(dest, "add", "--all")
         _git(dest, *_GIT_IDENTITY, "commit", "--quiet", "--allow-empty", "-m", f"planet-profiles {version}")
         _git(dest, *_GIT_IDENTITY, "tag", "-a", "-m", f"planet-profiles {version}", tag)

@@ -250,5 +250,6 @@ def test_templates_paths_and_the_versioned_copy(hermetic_env: Path, tmp_path: Pa
     (newer / "copier.yml").write_text("template: {type: str}\n")
     versioned_copy(repo, source=newer, version="9.9.9")
     assert git("tag").split() == [f"v{planet_profiles.__version__}", "v9.9.9"]
-    assert not (repo / "templates" / "profile-repo").exists()  # the tree is the new release's, files removed too
-    assert git("show", f"v{planet_profiles.__version__}:templates/profile-repo/copier.yml")  # history keeps the old one
+    assert not (repo / "templates" / "profile-repo").exists()  # the new release's tree: files removed too
+    old_release = f"v{planet_profiles.__version__}"
+    assert git("show", f"{old_release}:templates/profile-repo/copier.yml")  # history keeps the old one
