@@ -8,12 +8,58 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := devserver/node_modules/.installed-stamp
+PIP    := $(PY) -m pip --quiet --disable-pip-version-check
 
-.PHONY: install demo test lint typecheck schema check-schema bench soak clean
+# What users install: the wheel, and venvs made from it (never editable). The wheelhouse holds the wheels of
+# every dependency (and of planet==3.7.0, Planet's SDK), downloaded (or built, for sdists) once; the venvs
+# and the tests install from it offline.
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+WHEEL      := dist/planet_profiles-$(VERSION)-py3-none-any.whl
+# (file names of the templates hold spaces and braces: the wheel follows a checksum of its sources)
+SOURCES_SUM := $(shell find pyproject.toml README.md copier.yml planet_profiles schema templates toplevel -type f -not -path '*/__pycache__/*' \
+  -exec cksum {} + | sort | cksum | cut -d' ' -f1)
+WHEEL_BUILT := dist/.built-$(SOURCES_SUM)
+WHEELHOUSE := .wheelhouse
+WHEELHOUSE_STAMP := $(WHEELHOUSE)/.stamp
+PLANET_SDK := planet==3.7.0
+SDK_VENV   := .venv-sdk
+SDK_STAMP  := $(SDK_VENV)/.stamp
+WHEEL_VENV := .venv-wheel
+WHEEL_STAMP := $(WHEEL_VENV)/.stamp
+OFFLINE_PIP = $(PIP) --python $(1)/bin/python install --no-index --find-links $(WHEELHOUSE)
+
+.PHONY: install wheel-venvs demo test lint typecheck schema check-schema bench soak clean
 
 install: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): pyproject.toml
+# make test's prerequisites beyond `install`: the wheel, a fresh venv with the wheel (`[all]` + pre-commit)
+# for the smoke test, and a venv with planet==3.7.0 and the wheel for the SDK tests (tests/test_wheel.py,
+# tests/test_planet_sdk.py, tests/test_coexistence.py). Each is rebuilt when the wheel changes.
+wheel-venvs: $(WHEEL_STAMP) $(SDK_STAMP)
+
+$(WHEEL_BUILT): | $(STAMP)
+	rm -f dist/planet_profiles-*.whl dist/.built-*
+	$(PIP) wheel --no-deps --wheel-dir dist .
+	touch $@
+
+$(WHEELHOUSE_STAMP): pyproject.toml | $(WHEEL_BUILT)
+	$(PIP) wheel --wheel-dir $(WHEELHOUSE) '$(WHEEL)[all]' pre-commit '$(PLANET_SDK)'
+	rm -f $(WHEELHOUSE)/planet_profiles-*.whl
+	touch $@
+
+$(WHEEL_STAMP): $(WHEEL_BUILT) $(WHEELHOUSE_STAMP)
+	rm -rf $(WHEEL_VENV) && $(PYTHON) -m venv --without-pip $(WHEEL_VENV)
+	$(call OFFLINE_PIP,$(WHEEL_VENV)) '$(WHEEL)[all]' pre-commit
+	touch $@
+
+$(SDK_STAMP): $(WHEEL_BUILT) $(WHEELHOUSE_STAMP)
+	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(SDK_VENV)
+	$(call OFFLINE_PIP,$(SDK_VENV)) '$(PLANET_SDK)'
+	$(call OFFLINE_PIP,$(SDK_VENV)) --force-reinstall --no-deps '$(WHEEL)'
+	$(call OFFLINE_PIP,$(SDK_VENV)) '$(WHEEL)[all]'
+	touch $@
+
+$(STAMP): pyproject.toml toplevel/_planet_profiles_facade.py toplevel/planet_profiles_facade.pth
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
@@ -26,7 +72,7 @@ $(NODE_STAMP): devserver/package.json devserver/package-lock.json
 demo: install
 	$(PY) examples/demo.py
 
-test: install
+test: install wheel-venvs
 	$(PY) -m pytest -q
 
 #   make bench   side by side with planet-auth 2.3.2 (installs it into bench/.venv-planet-auth/)
@@ -38,16 +84,17 @@ soak: install
 	$(PY) bench/soak.py
 
 lint: install
-	$(BIN)/ruff check planet_profiles planet_auth_utils tests examples
+	$(BIN)/ruff check planet_profiles toplevel tests examples
 
 typecheck: install
 	$(BIN)/mypy
 
 schema: install
-	$(PY) -m planet_profiles._schema schema
+	$(PY) -m planet_profiles._schema
 
 check-schema: install
-	$(PY) -m planet_profiles._schema --check schema
+	$(PY) -m planet_profiles._schema --check
 
 clean:
-	rm -rf $(VENV) devserver/node_modules .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_VENV) $(WHEEL_VENV) $(WHEELHOUSE) dist devserver/node_modules .demo .pytest_cache \
+	  .mypy_cache .ruff_cache

@@ -55,6 +55,7 @@ _WHERE: dict[str, str] = {
     "load_config": "planet_profiles._loader",
     "open_profile": "planet_profiles._loader",
     "parse_config": "planet_profiles._models",
+    "planet_sdk_auth": "planet_profiles._planet_sdk",
     "explain_selection": "planet_profiles._sources",
     "resolve_source": "planet_profiles._sources",
     "validate_document": "planet_profiles._validate",
@@ -104,6 +105,7 @@ __all__ = [
     "load_config",
     "open_profile",
     "parse_config",
+    "planet_sdk_auth",
     "resolve_source",
     "validate_document",
     "validate_file",
@@ -156,6 +158,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from ._loader import from_config, load_config, open_profile
     from ._models import CLIENT_TYPES, parse_config
+    from ._planet_sdk import planet_sdk_auth
     from ._sops import Sops
     from ._sources import explain_selection, resolve_source
     from ._store import ProfileLocation, find_profile, list_profiles

@@ -140,6 +140,16 @@ class RequestAuthenticator:
                 request.headers["Authorization"] = retry_header
                 yield request
 
+    # planet-auth's contract: `planet.Auth._from_plauth(ctx)` (the planet SDK) hands every request to
+    # `ctx.request_authenticator().auth_flow(request)` from its own httpx.Auth.
+    def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """planet-auth's `RequestAuthenticator.auth_flow`: a generator that yields `request` with its
+        `Authorization` header set (the token refreshed first when due) and, after a 401 to the token it
+        carried, once more with a fresh token. It is `sync_auth_flow`: httpx runs it in the calling thread,
+        also for an `AsyncClient`, so a refresh there blocks the event loop; `planet_profiles.planet_sdk_auth`
+        gives the SDK the non-blocking async flow instead."""
+        yield from self.sync_auth_flow(request)
+
     # httpx, async client: never block the event loop on a refresh.
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         import asyncio  # imported here: asyncio costs ~15 ms at start-up, and only async callers need it

@@ -3,7 +3,8 @@
 The models in `planet_profiles._models` are the one source; `schema/<client_type>.schema.json` (one per
 client type) and `schema/auth_client.schema.json` (dispatches on `client_type` with `if`/`then`, the
 per-type schemas inlined as `$defs`, so it works on its own with check-jsonschema or an editor) are
-generated from them, committed, and checked for drift by a test. Regenerate with
+generated from them, committed, and checked for drift by a test; the wheel ships them as package data
+(`data_root()`). Regenerate with
 
     python -m planet_profiles._schema [DIR]           # write
     python -m planet_profiles._schema --check [DIR]   # exit 1 and list the files that drifted
@@ -29,6 +30,7 @@ __all__ = [
     "INDEX_FILENAME",
     "SCHEMA_BASE_URI",
     "generate_schemas",
+    "data_root",
     "index_path",
     "render_schema",
     "schema_dir",
@@ -46,10 +48,18 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _GENERATED = "Generated from planet_profiles._models by `python -m planet_profiles._schema`; do not edit."
 
 
+def data_root() -> Path:
+    """The package data, laid out as in the repository (`schema/`, `templates/`, the root `copier.yml`):
+    `planet_profiles/_data/` in an installed wheel, else the root of the source checkout (editable install).
+
+    (Not `importlib.resources`: importing it costs ~20 ms, and loading a profile reads the schema files.)"""
+    packaged = Path(__file__).parent / "_data"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent
+
+
 def schema_dir() -> Path:
-    """The schema directory: `planet_profiles/schema/` in a wheel, else the checkout's `schema/`."""
-    packaged = Path(__file__).parent / "schema"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "schema"
+    """`schema/` of `data_root()`: one JSON Schema file per client type and the index schema."""
+    return data_root() / "schema"
 
 
 def schema_filename(client_type: str) -> str:

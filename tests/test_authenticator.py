@@ -112,3 +112,72 @@ def test_allowed_api_hosts_limits_where_credentials_go(devserver: DevServer) -> 
     )
     assert requests.get(devserver.hello_url, auth=key.request_authenticator(), timeout=10).status_code == 401
     assert requests.get(allowed, auth=key.request_authenticator(), timeout=10).status_code == 200
+
+
+# ---------------------------------------------------------------- planet-auth's `auth_flow` contract
+
+
+class _PlanetAuthStyle(httpx.Auth):
+    """What the planet SDK's `planet.Auth._from_plauth(ctx)` builds: an httpx.Auth whose `auth_flow` is
+    `ctx.request_authenticator().auth_flow(request)` (httpx's default sync and async flows drive it)."""
+
+    def __init__(self, ctx: planet_profiles.AuthContext) -> None:
+        self._ctx = ctx
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        return self._ctx.request_authenticator().auth_flow(request)
+
+
+def test_auth_flow_yields_the_request_with_its_header(devserver: DevServer) -> None:
+    ctx = planet_profiles.from_config(
+        devserver.profile("oidc_client_credentials_secret", "cc-secret"),
+        profile_name="cc",
+        save_token_file=False,
+    )
+    flow = ctx.request_authenticator().auth_flow(httpx.Request("GET", devserver.hello_url))
+    request = next(flow)
+    assert request.headers["Authorization"].startswith("Bearer ")
+    with pytest.raises(StopIteration):  # a 200: nothing more to send
+        flow.send(httpx.Response(200, request=request))
+
+    with httpx.Client(auth=_PlanetAuthStyle(ctx), timeout=10) as client:
+        response = client.get(devserver.hello_url)
+    assert response.status_code == 200 and response.json()["client_id"] == "cc-secret"
+
+    async def one() -> int:
+        async with httpx.AsyncClient(auth=_PlanetAuthStyle(ctx), timeout=10) as client:
+            return (await client.get(devserver.hello_url)).status_code
+
+    assert asyncio.run(one()) == 200
+
+
+def test_auth_flow_refreshes_first_and_retries_a_401(devserver: DevServer) -> None:
+    config = devserver.profile("oidc_client_credentials_secret", "cc-secret")
+    expired = {
+        "access_token": "expired-token",
+        "token_type": "Bearer",
+        "expires_in": 60,
+        "_iat": int(time.time()) - 120,
+        "_exp": int(time.time()) - 60,
+    }
+    ctx = planet_profiles.from_config(
+        config, profile_name="old", initial_token_data=expired, save_token_file=False
+    )
+    devserver.reset_stats()
+    with httpx.Client(auth=_PlanetAuthStyle(ctx), timeout=10) as client:
+        response = client.get(devserver.hello_url)
+    assert response.status_code == 200 and response.history == []  # refreshed before sending
+    assert response.request.headers["Authorization"] != "Bearer expired-token"
+    assert devserver.stats()["token_requests"] == 1
+
+    ctx = _context_with_dead_token(devserver)
+    with httpx.Client(auth=_PlanetAuthStyle(ctx), timeout=10) as client:
+        response = client.get(devserver.hello_url)
+    assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
+
+
+def test_without_auth_flow_the_header_is_missing(devserver: DevServer) -> None:
+    """The control: httpx.Auth's own `auth_flow` (what the SDK got before) sends no header: 401."""
+    with httpx.Client(auth=httpx.Auth(), timeout=10) as client:
+        response = client.get(devserver.hello_url)
+    assert response.status_code == 401 and "authorization" not in response.request.headers

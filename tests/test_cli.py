@@ -94,7 +94,7 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_every_command_has_help() -> None:
     assert set(cli.commands) == {
         "new", "validate", "encrypt", "list", "show", "login", "logout",
-        "token", "status", "doctor", "rekey", "schema",
+        "token", "status", "doctor", "rekey", "schema", "templates", "keygen",
     }  # fmt: skip
     for name in cli.commands:
         result = run(name, "--help")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 import planet_profiles
 from planet_profiles import SopsNoKeyError
-from planet_profiles._cli._files import template_dir
 from tests.fixtures_keys import AgeKey, make_encrypted_profile, write_sops_yaml
 from tests.test_cli import SECRET, assert_one_error, cc, run, write_profile
 
@@ -160,18 +158,6 @@ def test_schema_check_passes_on_the_repository(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- new
 
 
-def _template_ready() -> bool:
-    try:
-        template_dir("profile")
-    except Exception:  # noqa: BLE001
-        return False
-    return importlib.util.find_spec("planet_profiles._copier_ext") is not None
-
-
-needs_template = pytest.mark.skipif(not _template_ready(), reason="templates/profile is not complete yet")
-
-
-@needs_template
 def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
     result = run("new", "--defaults", "-d", "profile_name=mine", "-d", "client_type=none")
     assert result.exit_code == 0, result.output
@@ -179,7 +165,6 @@ def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
     assert json.loads(run("list", "--json").stdout)[0]["name"] == "mine"
 
 
-@needs_template
 def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: AgeKey) -> None:
     dest = tmp_path / "profiles"
     result = run(
@@ -199,3 +184,72 @@ def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: 
 def test_new_reports_template_errors_in_one_line(tmp_path: Path) -> None:
     result = run("new", str(tmp_path / "x"), "-d", "profile_name=../bad", "--defaults")
     assert_one_error(result.stderr, result.stdout, result.exit_code)
+
+
+# ---------------------------------------------------------------- keygen, templates
+
+
+def test_keygen_makes_a_key_sops_uses_and_never_overwrites_it(hermetic_env: Path, tmp_path: Path) -> None:
+    from pyrage import x25519
+
+    from planet_profiles import Sops
+
+    made = run("keygen")
+    assert made.exit_code == 0, made.output
+    key_file = hermetic_env / ".config" / "sops" / "age" / "keys.txt"  # sops' default (XDG_CONFIG_HOME)
+    recipient = made.stdout.strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600 and key_file.parent.stat().st_mode & 0o777 == 0o700
+    secret_line = key_file.read_text().splitlines()[-1]
+    assert str(x25519.Identity.from_str(secret_line).to_public()) == recipient
+    assert run("keygen", "-y").stdout.strip() == recipient
+    before = key_file.read_bytes()
+    again = run("keygen")
+    assert "an age key file already exists here" in assert_one_error(
+        again.stderr, again.stdout, again.exit_code
+    )
+    assert key_file.read_bytes() == before
+
+    # sops finds the key where keygen put it, with no SOPS_AGE_KEY_FILE
+    target = tmp_path / "p" / "auth_client.sops.json"
+    target.parent.mkdir()
+    Sops().encrypt(cc(), target, age_recipients=[recipient])
+    assert Sops().decrypt(target)["client_secret"] == SECRET
+
+    other = run("keygen", "-o", str(tmp_path / "other.txt"))
+    assert other.stdout.strip() != recipient
+    broken = tmp_path / "broken.txt"
+    broken.write_text("# a comment\nnot-a-key\n")
+    bad = run("keygen", "-y", "-o", str(broken))
+    assert "line 2 is not an age identity" in assert_one_error(bad.stderr, bad.stdout, bad.exit_code)
+    assert "not-a-key" not in bad.output
+
+
+def test_templates_paths_and_the_versioned_copy(hermetic_env: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    from planet_profiles._templates import versioned_copy
+
+    root = Path(run("templates").stdout.strip())
+    assert (root / "copier.yml").is_file() and root == Path(planet_profiles.__file__).parent.parent
+    assert Path(run("templates", "profile-repo").stdout.strip()) == root / "templates" / "profile-repo"
+    assert run("templates", "--git").stdout.strip() == "~/.local/share/planet-profiles/templates"
+    repo = hermetic_env / ".local" / "share" / "planet-profiles" / "templates"
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+    assert git("tag").split() == [f"v{planet_profiles.__version__}"]
+    profile_yml = Path("templates") / "profile" / "copier.yml"
+    assert (repo / profile_yml).read_bytes() == (root / profile_yml).read_bytes()
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "copier.yml", "templates"]  # no schema, tests…
+    run("templates", "--git")  # a version already tagged: nothing changes
+    assert len(git("log", "--oneline").splitlines()) == 1
+
+    newer = tmp_path / "newer"  # what a later release installs
+    (newer / "templates" / "profile").mkdir(parents=True)
+    (newer / "copier.yml").write_text("template: {type: str}\n")
+    versioned_copy(repo, source=newer, version="9.9.9")
+    assert git("tag").split() == [f"v{planet_profiles.__version__}", "v9.9.9"]
+    assert not (repo / "templates" / "profile-repo").exists()  # the new release's tree: files removed too
+    old_release = f"v{planet_profiles.__version__}"
+    assert git("show", f"{old_release}:templates/profile-repo/copier.yml")  # history keeps the old one

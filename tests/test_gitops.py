@@ -1,5 +1,6 @@
 """The GitOps story end to end (issue 4): examples/gitops/walkthrough.sh against the real OIDC server, with
-real copier, sops, age keys, git and pre-commit (hooks installed from this working tree)."""
+real copier, sops, age keys, git and pre-commit (the team repo's `repo: local` hooks: the installed entry
+points of this venv)."""
 
 from __future__ import annotations
 
@@ -20,21 +21,16 @@ REPO = Path(__file__).resolve().parent.parent
 def test_gitops_walkthrough(
     tmp_path: Path,
     devserver: DevServer,
-    hook_repo: tuple[Path, str],
     pre_commit_env: Callable[[], dict[str, str]],
 ) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    repo_path, rev = hook_repo
     client = devserver.clients["cc-secret"]
     assert client.client_secret
     env = {
         **pre_commit_env(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "WORK": str(work),
-        "TEMPLATES": str(repo_path),
-        "HOOKS_REPO": str(repo_path),
-        "HOOKS_REV": rev,
         "AUTH_SERVER": devserver.issuer,
         "PUBLIC_CLIENT_ID": "native-public",
         "CC_CLIENT_ID": client.client_id,

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def committed() -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "schema").glob("*.schema.json"))}
+    files = sorted((REPO / "schema").glob("*.schema.json"))
+    return {p.name: p.read_text(encoding="utf-8") for p in files}
 
 
 def test_committed_schemas_do_not_drift_from_the_models() -> None:

@@ -30,6 +30,7 @@ from planet_profiles._sops import Sops
 from tests.conftest import REPO
 from tests.fixtures_keys import AgeKey, write_sops_yaml
 
+TEMPLATES_ROOT = REPO  # the root copier.yml; the templates are in templates/
 PROFILE_TEMPLATE = REPO / "templates" / "profile"
 REPO_TEMPLATE = REPO / "templates" / "profile-repo"
 COPIER = str(Path(sys.executable).with_name("copier"))
@@ -237,7 +238,8 @@ def _cc_answers() -> list[str]:
 def test_settings_trust_no_plaintext_on_disk_and_loadable(
     tmp_path: Path, copier_env: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The literal `copier copy templates/profile DEST --defaults --data …`, trusted by the settings file."""
+    """The literal `copier copy templates/profile DEST --defaults --data …` (from the package directory),
+    trusted by the settings file."""
     dest = tmp_path / "profiles"
     write_sops_yaml(dest, [age_key.recipient])
     command = ["copy", "templates/profile", dest, "--defaults", *_cc_answers()]
@@ -504,22 +506,36 @@ def test_profile_repo(tmp_path: Path, copier_env: Path, age_key: AgeKey, age_key
         "encrypted_regex": ENCRYPTED_REGEX,
         "age": [age_key.recipient, age_key2.recipient],
     }
-    hooks = yaml.safe_load((dest / ".pre-commit-config.yaml").read_text())["repos"]
-    assert hooks == [
-        {
-            "repo": "https://github.com/planet-profiles/planet-profiles",
-            "rev": f"v{planet_profiles.__version__}",
-            "hooks": [{"id": "planet-profiles-validate"}, {"id": "planet-profiles-encrypted"}],
+    # the hooks: `repo: local`, the installed entry points (no network), as the catalog defines them
+    config_text = (dest / ".pre-commit-config.yaml").read_text()
+    (local,) = yaml.safe_load(config_text)["repos"]
+    catalog = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert local["repo"] == "local" and [h["id"] for h in local["hooks"]] == [h["id"] for h in catalog]
+    for hook, defined in zip(local["hooks"], catalog, strict=True):
+        assert hook.pop("language") == "system"
+        assert hook.items() <= defined.items(), hook["id"]
+        assert {k: v for k, v in defined.items() if k not in hook} == {
+            "description": defined["description"],
+            "language": "python",
+            "pass_filenames": True,  # pre-commit's defaults
+            "require_serial": False,
         }
-    ]
+    # the pinned remote form, documented beside them, at this version's tag
+    version = planet_profiles.__version__
+    remote = f"#     - repo: https://github.com/planet-profiles/planet-profiles\n#       rev: v{version}\n"
+    assert remote in config_text
     workflow_text = (dest / ".github/workflows/profiles.yml").read_text()
     workflow = yaml.safe_load(workflow_text)
     steps = [step.get("run") for step in workflow["jobs"]["validate"]["steps"]]
+    assert f'python -m pip install pre-commit "planet-profiles=={version}"' in steps
     assert "pre-commit run --all-files --show-diff-on-failure" in steps
     assert "secrets." not in workflow_text and "SOPS_AGE_KEY" not in workflow_text
     readme = (dest / "README.md").read_text()
     for needle in (
         "copier copy --trust",
+        "copier update --trust",
+        "planet-profiles keygen",
+        "planet-profiles new profiles",
         "planet-profiles rekey",
         "PL_AUTH_PROFILE_PATH",
         "SOPS_AGE_KEY_FILE",
@@ -571,12 +587,10 @@ def test_profile_repo_rejects_bad_recipients(
 
 @pytest.fixture
 def root_repo(tmp_path: Path, copier_env: Path) -> Path:
-    """A git repository with this project's root copier.yml and templates/, committed and tagged."""
-    repo = tmp_path / "planet-profiles"
-    repo.mkdir()
-    shutil.copy(REPO / "copier.yml", repo)
-    shutil.copytree(REPO / "templates", repo / "templates")
-    return git_repo(repo, tag="v0.1.0")
+    """The versioned git copy of the templates (`planet-profiles templates --git`), tagged v0.1.0."""
+    from planet_profiles._templates import versioned_copy
+
+    return versioned_copy(tmp_path / "planet-profiles", source=TEMPLATES_ROOT, version="0.1.0")
 
 
 @pytest.mark.integration
@@ -642,7 +656,7 @@ def test_every_template_key_is_a_question() -> None:
 
 
 def test_root_copier_yml_repeats_the_profile_task() -> None:
-    profile, root = _config(PROFILE_TEMPLATE / "copier.yml"), _config(REPO / "copier.yml")
+    profile, root = _config(PROFILE_TEMPLATE / "copier.yml"), _config(TEMPLATES_ROOT / "copier.yml")
     assert [t["command"] for t in root["_tasks"]] == [t["command"] for t in profile["_tasks"]]
     assert root["_tasks"][0]["when"].replace("template == 'profile' and ", "") == profile["_tasks"][0]["when"]
     assert profile["_exclude"][-1] in root["_exclude"]

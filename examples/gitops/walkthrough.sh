@@ -1,23 +1,21 @@
 #!/usr/bin/env bash
 # The GitOps workflow of planet-profiles, end to end, as a platform team and a service would run it:
 #
-#   1. create the team's profile repository from the copier template (two members' age keys: alice),
+#   1. create the team's profile repository from the copier template (alice's age key, from `keygen`),
 #   2. add two profiles with copier: a public auth-code client and a client-credentials client with a secret,
-#   3. commit them through the installed pre-commit hooks,
+#   3. commit them through the pre-commit hooks (`repo: local`: the installed planet-profiles, no network),
 #   4. check them in a fresh clone that holds no key (what CI does),
 #   5. load both from the clone through PL_AUTH_PROFILE_PATH and make authenticated calls,
 #   6. add a member (bob), `planet-profiles rekey`, and load with bob's key.
 #
-# Needs planet-profiles with copier, pre-commit and pyrage on PATH (`make install` gives all of them in .venv).
+# Needs `pip install 'planet-profiles[all]' pre-commit` on PATH (`make install` gives all of it in .venv).
 # Settings (environment):
 #   WORK              an empty scratch directory
-#   TEMPLATES         this repository (a path or git URL), for `copier copy`
-#   HOOKS_REPO/REV    where pre-commit installs the hooks from (a git URL or path, and a rev)
 #   AUTH_SERVER       the OIDC server; PUBLIC_CLIENT_ID, CC_CLIENT_ID, CC_CLIENT_SECRET: clients there
 #   API_URL           a protected API that accepts the tokens
 #   BROWSER           how the auth-code login opens the browser (a person's desktop sets it already)
 set -euo pipefail
-: "${WORK:?}" "${TEMPLATES:?}" "${HOOKS_REPO:?}" "${HOOKS_REV:?}" "${AUTH_SERVER:?}" "${PUBLIC_CLIENT_ID:?}"
+: "${WORK:?}" "${AUTH_SERVER:?}" "${PUBLIC_CLIENT_ID:?}"
 : "${CC_CLIENT_ID:?}" "${CC_CLIENT_SECRET:?}" "${API_URL:?}"
 unset SOPS_AGE_KEY_FILE SOPS_AGE_KEY PL_AUTH_PROFILE PL_AUTH_PROFILE_PATH
 say() { printf '\n== %s\n' "$*"; }
@@ -30,25 +28,15 @@ print(f"{sys.argv[1]}: HTTP {answer.status_code} {answer.text.strip()}")
 sys.exit(answer.status_code != 200)
 PY
 }
-keygen() {  # keygen FILE: a new age identity; prints its recipient
-  python - "$1" <<'PY'
-import sys, pyrage
-identity = pyrage.x25519.Identity.generate()
-with open(sys.argv[1], "w") as out:
-    out.write(f"# public key: {identity.to_public()}\n{identity}\n")
-print(identity.to_public())
-PY
-}
-
 cd "$WORK"
 umask 077
-ALICE=$(keygen alice.txt)
-BOB=$(keygen bob.txt)
+ALICE=$(planet-profiles keygen -o alice.txt)
+BOB=$(planet-profiles keygen -o bob.txt)
+TEMPLATES=$(planet-profiles templates)   # where the copier templates are installed (copier.yml, templates/)
 
 say "1. the team repository, from the copier template"
 copier copy --quiet --defaults "$TEMPLATES/templates/profile-repo" team \
-  --data team_name=payments --data "age_recipients=[$ALICE]" \
-  --data "hooks_repo=$HOOKS_REPO" --data "hooks_rev=$HOOKS_REV"
+  --data team_name=payments --data "age_recipients=[$ALICE]"
 cd team
 git init --quiet
 pre-commit install

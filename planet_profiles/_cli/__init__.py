@@ -2,8 +2,8 @@
 
 One module per command group: `_app` (the group, global options, the error policy), `_profiles` (`list`,
 `show`, `status`), `_doctor` (`doctor`), `_session` (`login`, `logout`, `token`), `_files` (`validate`,
-`schema`, `new`) and `_encrypt` (`encrypt`, `rekey`). Needs the `cli` extra (`pip install
-'planet-profiles[cli]'`, i.e. click).
+`schema`, `new`, `templates`) and `_encrypt` (`encrypt`, `rekey`, `keygen`). Needs the `cli` extra
+(`pip install 'planet-profiles[cli]'`, i.e. click).
 """
 
 from __future__ import annotations

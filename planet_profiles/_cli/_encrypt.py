@@ -1,4 +1,5 @@
-"""`encrypt` and `rekey`: put a profile's secrets under sops, and re-wrap them for new recipients.
+"""`encrypt`, `rekey` and `keygen`: put a profile's secrets under sops, re-wrap them for new recipients,
+and make an age key.
 
 `encrypt` works from memory (SECURITY TOK-08): the plaintext document goes to sops on stdin, the ciphertext
 is checked in memory (every secret `ENC[…]`, every other key unchanged and clear, a well-formed `sops`
@@ -162,3 +163,30 @@ def rekey(paths: tuple[Path, ...], no_rotate: bool) -> None:
     click.echo(f"Rekeyed {done} of {len(files)} file(s)" + ("" if no_rotate else ", data keys rotated") + ".")
     if failures:
         raise CliError(f"{len(failures)} of {len(files)} file(s) could not be rekeyed (see above)")
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Key file to create (default: where sops looks, e.g. ~/.config/sops/age/keys.txt).",
+)
+@click.option("-y", "show", is_flag=True, help="Create nothing: print the recipient(s) of the key file.")
+def keygen(output: Path | None, show: bool) -> None:
+    """Make an age key for sops, as `age-keygen -o` does; print its recipient (age1…).
+
+    The key file is created with mode 0600 and never overwritten. sops finds it at the default path
+    without any setting; elsewhere, set SOPS_AGE_KEY_FILE. Send the recipient to your team: it goes
+    into the `.sops.yaml` of the profile repository.
+    """
+    from planet_profiles._agekey import default_key_file, generate_key_file, recipients_of
+
+    path = output or default_key_file()
+    if show:
+        for recipient in recipients_of(path):
+            click.echo(recipient)
+        return
+    recipient = generate_key_file(path)
+    click.echo(f"Created {path}", err=True)
+    click.echo(recipient)

@@ -1,4 +1,4 @@
-"""`validate`, `schema`, `new`: commands on files that need no key and no selected profile.
+"""`validate`, `schema`, `new`, `templates`: commands on files that need no key and no selected profile.
 
 `validate` is a thin loop over `planet_profiles.validate_file` (the pre-commit hook's check), printing each
 problem as `file: pointer: message`.
@@ -82,16 +82,6 @@ def schema(check: bool, directory: Path | None) -> None:
         click.echo(f"{where}: schema files up to date")
 
 
-def template_dir(name: str) -> Path:
-    """`templates/<name>` of the source checkout this package runs from."""
-    import planet_profiles
-
-    root = Path(planet_profiles.__file__).resolve().parent.parent / "templates" / name
-    if not (root / "copier.yml").is_file() and not (root / "copier.yaml").is_file():
-        raise CliError(f"the copier template {name!r} is not available: no copier.yml in {root}")
-    return root
-
-
 def _answers(pairs: tuple[str, ...]) -> dict[str, str]:
     answers = {}
     for pair in pairs:
@@ -112,18 +102,21 @@ def _answers(pairs: tuple[str, ...]) -> dict[str, str]:
     "--repo", is_flag=True, help="Scaffold a team GitOps profile repo (.sops.yaml, hooks, CI) instead."
 )
 def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: bool) -> None:
-    """Scaffold a profile from the copier template.
+    """Scaffold a profile (or with --repo a team profile repository) from the copier templates.
 
     DESTINATION defaults to ~/.planet.
 
     The template asks for the profile name, client type, auth server and client id; answer on the command
     line with --data KEY=VALUE and skip the rest with --defaults. Check the result with `validate` and put
-    secrets in with `encrypt`.
+    secrets in with `encrypt`. The templates come from `planet-profiles templates --git`, so
+    `copier update --trust` can change the result later.
     """
     from planet_profiles._store import user_profiles_dir
+    from planet_profiles._templates import home_relative, versioned_copy
 
-    answers = _answers(data)
-    source = template_dir("profile-repo" if repo else "profile")
+    template = "profile-repo" if repo else "profile"
+    answers = {**_answers(data), "template": template}
+    source = home_relative(versioned_copy())  # a git repository: `copier update` works on the result
     if destination is None:
         if repo:
             raise click.UsageError("--repo needs a DESTINATION directory")
@@ -132,10 +125,44 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     from copier.errors import CopierError
 
     try:  # our own template: trusted (its Jinja extension encrypts secrets in memory)
-        worker = copier.run_copy(str(source), destination, data=answers, defaults=defaults, unsafe=True)
+        worker = copier.run_copy(source, destination, data=answers, defaults=defaults, unsafe=True)
     except CopierError as exc:
-        raise CliError(f"the {source.name} template failed ({type(exc).__name__}): {exc}") from None
+        raise CliError(f"the {template} template failed ({type(exc).__name__}): {exc}") from None
     except ValueError as exc:  # copier's way to refuse a --data answer its validator rejects
         raise CliError(str(exc)) from None
     name = worker.answers.combined.get("profile_name")
     click.echo(f"Created {destination / str(name) if name and not repo else destination}")
+
+
+@cli.command()
+@click.argument("name", required=False, type=click.Choice(["profile", "profile-repo"]))
+@click.option(
+    "--git",
+    "versioned",
+    is_flag=True,
+    help="Print a git repository of the templates instead, with a tag per installed version: "
+    "copier can update projects made from it.",
+)
+def templates(name: str | None, versioned: bool) -> None:
+    """Print the path of the installed copier templates, for `copier copy` and `copier update`.
+
+    Without NAME: the directory whose copier.yml asks which template to render (--data
+    template=profile|profile-repo); with NAME: that template alone.
+
+    \b
+      copier copy --trust "$(planet-profiles templates profile)" ~/.planet
+      copier copy --trust "$(planet-profiles templates --git)" profiles --data template=profile
+      planet-profiles templates --git && copier update --trust -a NAME/.copier-answers.yml profiles
+
+    `planet-profiles new` uses the --git repository.
+    """
+    from planet_profiles import _templates
+
+    if versioned:
+        if name:
+            raise click.UsageError(
+                "--git prints the repository root; choose the template with --data template=…"
+            )
+        click.echo(_templates.home_relative(_templates.versioned_copy()))
+        return
+    click.echo(str(_templates.template_dir(name) if name else _templates.templates_root()))
