@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from . import _store
 from ._builtins import builtin_config, default_for_client_type
-from ._clients import make_client
+from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import parse_config
 from ._context import AuthContext
 from ._contract import SECRET_KEYS
 from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
+from ._oauth import ClientAuthMemory
 from ._session import TokenManager
 from ._sources import ENV_CLIENT_ID, Source, resolve_source
-from ._tokens import Token, token_store
+from ._tokens import Token, TokenStore, token_store
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -143,10 +144,19 @@ def open_profile(
             profile_file=location.file if location else None,
             sops=sops,
         )
-        manager = TokenManager(client, store)
+        manager = _manager(client, store)
     return AuthContext(
         client=client, manager=manager, profile_name=source.profile, location=location, source=source
     )
+
+
+def _manager(client: AuthClient, store: TokenStore) -> TokenManager:
+    """The token manager of `client`; an OIDC client remembers negotiated client authentication beside the
+    token file (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
+    if isinstance(client, OidcAuthClient):
+        path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
+        client.remember_client_auth_in(path)
+    return TokenManager(client, store)
 
 
 def from_config(
@@ -169,9 +179,8 @@ def from_config(
     manager = None
     if client.uses_tokens:
         initial = Token(initial_token_data, file="initial_token_data") if initial_token_data else None
-        manager = TokenManager(
-            client, token_store(profile_name, save_token_file=save_token_file, initial=initial)
-        )
+        store = token_store(profile_name, save_token_file=save_token_file, initial=initial)
+        manager = _manager(client, store)
         if initial is not None and save_token_file:
             manager.set(initial)
     return AuthContext(

@@ -12,7 +12,8 @@ Keys planet-profiles adds (planet-auth ignores them):
 - `allowed_api_hosts` (types that send credentials): the only hosts the `Authorization` header is sent to.
 - `allowed_issuer_hosts` (OIDC types): pins the auth server; every URL key in `PINNED_URL_KEYS` must point at
   one of these hosts (SECURITY DISC-02).
-- `client_auth_method` (`_secret` types): `client_secret_basic` (default) or `client_secret_post`.
+- `client_auth_method` (`_secret` types): `client_secret_basic` or `client_secret_post`; unset, as planet-auth
+  sends it, negotiated once on `invalid_client` (`planet_profiles._clients.OidcAuthClient`).
 - `jwt_assertion_audience`, `jwt_signing_alg`, `jwt_assertion_kid` (`_pubkey` types): the private_key_jwt
   assertion's `aud` (default: the token endpoint), algorithm (default: from the key, RS256 for RSA, ES256
   for P-256) and `kid` header (default: none; it must equal the `kid` registered at the server).
@@ -220,9 +221,11 @@ class ClientSecretAuth(OidcClientConfig):
     """Client authentication with a shared secret (RFC 6749 §2.3.1)."""
 
     client_secret: Secret = Field(description="The client secret (encrypted in auth_client.sops.json).")
-    client_auth_method: Literal["client_secret_basic", "client_secret_post"] = Field(
-        default="client_secret_basic",
-        description="How the secret is sent: HTTP Basic (default) or in the form body.",
+    client_auth_method: Literal["client_secret_basic", "client_secret_post"] | None = Field(
+        default=None,
+        description="How the secret is sent: HTTP Basic or in the form body. Default: as planet-auth "
+        "sends it (in the form for the client credentials grant, else HTTP Basic), switching once to the "
+        "other method if the server refuses it with `invalid_client` and its discovery lists the other.",
     )
 
 
