@@ -151,9 +151,9 @@ def open_profile(
 
 
 def _manager(client: AuthClient, store: TokenStore) -> TokenManager:
-    """The token manager of `client`; an OIDC client remembers negotiated client authentication beside the
-    token file (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
-    if isinstance(client, OidcAuthClient):
+    """The token manager of `client`; a client with a shared secret remembers negotiated client
+    authentication beside the token file (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
+    if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
         path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
         client.remember_client_auth_in(path)
     return TokenManager(client, store)
