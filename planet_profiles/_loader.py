@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _store
-from ._builtins import builtin_config, default_for_client_type
+from ._builtins import builtin_config, canonical_name, default_for_client_type
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import parse_config
 from ._context import AuthContext
@@ -107,7 +107,7 @@ def open_profile(
     )
     if source.kind == "api_key":
         config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
-        return from_config(config, profile_name="_pl_api_key", save_token_file=False, source=source)
+        return from_config(config, profile_name="_PL_API_KEY", save_token_file=False, source=source)
     if source.kind == "client_credentials":
         base = default_for_client_type("oidc_client_credentials_secret")
         if base is None:
@@ -121,33 +121,33 @@ def open_profile(
         config = {**base_config, "client_id": source.client_id, "client_secret": source.client_secret}
         return from_config(
             config,
-            profile_name=f"{base_name}-{source.client_id}".lower(),
+            profile_name=f"{base_name}-{source.client_id}",
             save_token_file=save_token_file,
             source=source,
         )
     assert source.profile is not None
+    name = source.profile
     location = None
     try:
-        location = _store.find_profile(source.profile, source=source.origin)
+        location = _store.find_profile(name, source=source.origin)
     except ProfileNotFoundError:
-        builtin = builtin_config(source.profile)
+        builtin = builtin_config(name)
         if builtin is None:
             raise
-        client = make_client(parse_config(builtin, file=f"<built-in profile {source.profile}>"))
+        name = canonical_name(name)  # an alias is named after the profile it stands for, as in planet-auth
+        client = make_client(parse_config(builtin, file=f"<built-in profile {name}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
     manager = None
     if client.uses_tokens:
         store = token_store(
-            source.profile,
+            name,
             save_token_file=save_token_file,
             profile_file=location.file if location else None,
             sops=sops,
         )
         manager = _manager(client, store)
-    return AuthContext(
-        client=client, manager=manager, profile_name=source.profile, location=location, source=source
-    )
+    return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
 
 
 def _manager(client: AuthClient, store: TokenStore) -> TokenManager:
@@ -169,7 +169,8 @@ def from_config(
     sops: Sops | None = None,
     source: Source | None = None,
 ) -> AuthContext:
-    """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`)."""
+    """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`, the name in
+    lower case, as planet-auth does; `profile_name()` says it as given)."""
     _store.check_profile_name(profile_name, source="profile_name")
     label = f"<in-memory profile {profile_name}>"
     config = parse_config(client_config, file=label)

@@ -25,8 +25,8 @@ Faults (`Fault.*`):
 `proxy.log` lists `(method, path, action)` in order of arrival. Nothing of the bodies or headers is kept.
 
 Like any reverse proxy, the relay rewrites a `Location` header that points at the upstream to point at
-itself. With `FaultProxy(upstream, rehost=True)` it also sends its own `Host` to the upstream, so every URL the
-dev server builds (discovery's endpoints, redirects, form actions) names the relay, while the discovery
+itself. With `FaultProxy(upstream, rehost=True)` it also sends its own `Host` to the upstream, so every URL
+the dev server builds (discovery's endpoints, redirects, form actions) names the relay, while the discovery
 document's `issuer` stays the real one: a profile then needs only `auth_server` = the relay and `issuer` =
 the server, and a browser (`devserver/headless.py`) stays on the relay through a whole login.
 

@@ -1,4 +1,4 @@
-"""Shared machinery of the differential tests against planet-auth 2.3.2 (`test_wire_parity`, `test_choice_parity`).
+"""The differential tests against planet-auth 2.3.2 (`test_wire_parity`, `test_choice_parity`): shared parts.
 
 Both libraries run the same worker script (`bench/workers/`) through the seed API, each in its own venv, in
 the scrubbed environment and temp HOME of `bench/_harness.Workspace` (the machinery `make bench` uses;

@@ -1,13 +1,13 @@
 """Worker (tests/test_wire_parity.py): one profile's whole life through the seed API, under either library.
 
-    python wire.py '{"profile": NAME, "flow": "grant"|"browser"|"device"|"password", "api": URL,
-                     "username": ..., "password": ..., "devserver_dir": DIR}'
+    python wire.py '{"profile": NAME, "flow": "grant"|"browser"|"device"|"password"|"none", "api": URL,
+                     "renew_after": SECONDS, "username": ..., "password": ..., "devserver_dir": DIR}'
 
 Runs, in order: the login of the profile's flow (`grant`: none, the first API call obtains the token just in
 time; `browser`: `login(allow_open_browser=True)` with `BROWSER` set by the caller; `device`:
 `device_login_initiate`, the user's approval on the dev server's pages, `device_login_complete`;
-`password`: `login(username=..., password=...)`), one API call, then the saved token is made to look expired
-and a fresh context makes a second API call (a refresh, or a new grant), then the tokens are revoked (ours:
+`password`: `login(username=..., password=...)`), one API call, a wait of `renew_after` seconds (the token is
+then due for renewal in both libraries), a second API call (a refresh, or a new grant), then revocation (ours:
 `ctx.logout()`; planet-auth has no logout: its auth client's `revoke_refresh_token` / `revoke_access_token`).
 Every step runs even if an earlier one failed (the requests on the wire are what is compared). Prints one
 JSON line: `steps` (`[name, outcome]`, outcome `ok`, an HTTP status or an exception class name).
@@ -25,8 +25,9 @@ from typing import Any
 def main() -> None:
     spec = json.loads(sys.argv[1])
     sys.path.insert(0, spec["devserver_dir"])  # headless.py: the user's browser for the device flow
-    import planet_auth_utils
     import requests
+
+    import planet_auth_utils
 
     factory = planet_auth_utils.PlanetAuthFactory
     steps: list[list[Any]] = []
@@ -63,14 +64,10 @@ def main() -> None:
     step("login", lambda: login(ctx))
     step("api", lambda: api_call(ctx))
 
-    token_file = Path.home() / ".planet" / spec["profile"].lower() / "token.json"
-    if token_file.exists():  # due for renewal in both libraries: past 75 % of its life and expired
-        data = json.loads(token_file.read_text())
-        now = int(time.time())
-        data.update(_iat=now - 1000, _exp=now - 10, expires_in=990)
-        token_file.write_text(json.dumps(data))
-    ctx = factory.initialize_auth_client_context(auth_profile_opt=spec["profile"])
+    time.sleep(spec["renew_after"])  # the token is now due for renewal in both libraries
     step("renewed api", lambda: api_call(ctx))
+
+    token_file = Path.home() / ".planet" / spec["profile"].lower() / "token.json"
 
     def revoke() -> Any:
         if hasattr(ctx, "logout"):
