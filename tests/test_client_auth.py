@@ -68,6 +68,7 @@ def log_in(ctx: AuthContext, server: DevServer) -> None:
 def profile(
     server: DevServer, client_type: str, client_id: str, auth_server: str, **extra: Any
 ) -> dict[str, Any]:
+    extra.setdefault("client_auth_method", None)  # names no method unless the test says so
     config = server.profile(client_type, client_id, **extra)
     config.update(auth_server=auth_server, issuer=server.issuer)
     if client_type.startswith("oidc_auth_code"):
@@ -92,7 +93,7 @@ def test_each_grant_works_with_a_single_method_client(
     named: bool,
 ) -> None:
     client_id = FAMILIES[client_type][registered == "client_secret_post"]
-    extra = {"client_auth_method": registered} if named else {}
+    extra = {"client_auth_method": registered if named else None}
     name = f"one-{client_id}"
     remembered = hermetic_env / ".planet" / name / "client_auth.json"
     default = PLANET_AUTH_DEFAULT[client_type]

@@ -185,7 +185,7 @@ def test_failing_for_ever_ends_in_a_typed_error(
 def test_client_errors_pass_through_untouched_and_are_not_retried(
     devserver: DevServer, proxy: FaultProxy, sleep: RecordingSleep
 ) -> None:
-    ctx = cc_context(devserver, proxy, client_secret="wrong-secret-value")
+    ctx = cc_context(devserver, proxy, client_secret="wrong-secret-value", client_auth_method=None)
     with pytest.raises(OAuthError) as info:
         manager_of(ctx).token()
     assert info.value.error == "invalid_client" and info.value.status_code in (400, 401)

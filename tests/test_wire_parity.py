@@ -85,8 +85,11 @@ class Wire:
             }
         if client_type == "none":
             return {"client_type": "none"}
-        config = self.server.profile(
-            client_type, client_id, key_file="rsa" if client_type.endswith("_pubkey") else None
+        config = self.server.profile(  # as planet-auth's profiles are: no client_auth_method
+            client_type,
+            client_id,
+            key_file="rsa" if client_type.endswith("_pubkey") else None,
+            client_auth_method=None,
         )
         config.update(auth_server=auth_url, issuer=self.server.issuer)
         if client_type.startswith("oidc_auth_code"):
