@@ -72,7 +72,14 @@ $(NODE_STAMP): devserver/package.json devserver/package-lock.json
 demo: install
 	$(PY) examples/demo.py
 
-test: install wheel-venvs
+# planet-auth 2.3.2 from PyPI in its own venv, for the differential tests (tests/test_*_parity.py) and `make bench`
+PLANET_AUTH_STAMP := bench/.venv-planet-auth/.installed-stamp
+
+$(PLANET_AUTH_STAMP): bench/_harness.py $(STAMP)
+	$(PY) -c "import sys; sys.path.insert(0, 'bench'); import _harness; _harness.planet_auth()"
+	touch $@
+
+test: install wheel-venvs $(PLANET_AUTH_STAMP)
 	$(PY) -m pytest -q
 
 #   make bench   side by side with planet-auth 2.3.2 (installs it into bench/.venv-planet-auth/)

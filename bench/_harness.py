@@ -199,11 +199,20 @@ class Workspace:
         path.write_bytes(done.stdout)
         path.chmod(0o600)
 
-    def worker(self, lib: Lib, script: str, spec: Mapping[str, Any], *, timeout: float = 300.0) -> Any:
-        """Run `bench/workers/<script>` under `lib` with a JSON spec; its last stdout line is JSON."""
+    def worker(
+        self,
+        lib: Lib,
+        script: str,
+        spec: Mapping[str, Any],
+        *,
+        timeout: float = 300.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Run `bench/workers/<script>` under `lib` with a JSON spec (in `env`, default `self.env(lib)`);
+        its last stdout line is JSON."""
         child = run_child(
             [str(lib.python), str(WORKERS / script), json.dumps(spec)],
-            self.env(lib),
+            env if env is not None else self.env(lib),
             self.cwd,
             timeout=timeout,
         )

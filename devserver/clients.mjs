@@ -1,4 +1,6 @@
-// The fixed test clients: one per grant x client-authentication pair planet-profiles supports.
+// The fixed test clients: one per grant x client-authentication pair planet-profiles supports. oidc-provider
+// enforces each client's registered token_endpoint_auth_method (the `*-secret` clients accept only HTTP Basic,
+// the `*-secret-post` ones only the form body), as Okta, Auth0 and others do.
 //
 // Ids and secrets are test values, documented in README.md and written to `<state-dir>/clients.json`
 // (which the pytest fixture reads, so this table is the single source of truth).
@@ -22,15 +24,18 @@ const LOOPBACK_REDIRECTS = [
 const TABLE = {
   'native-public': ['none', ['authorization_code', 'refresh_token']],
   'auth-code-secret': ['client_secret_basic', ['authorization_code', 'refresh_token']],
+  'auth-code-secret-post': ['client_secret_post', ['authorization_code', 'refresh_token']],
   'auth-code-pubkey': ['private_key_jwt', ['authorization_code', 'refresh_token']],
   'device-public': ['none', [DEVICE_CODE, 'refresh_token']],
   'device-secret': ['client_secret_basic', [DEVICE_CODE, 'refresh_token']],
+  'device-secret-post': ['client_secret_post', [DEVICE_CODE, 'refresh_token']],
   'device-pubkey': ['private_key_jwt', [DEVICE_CODE, 'refresh_token']],
   'cc-secret': ['client_secret_basic', ['client_credentials']],
   'cc-secret-post': ['client_secret_post', ['client_credentials']],
   'cc-pubkey': ['private_key_jwt', ['client_credentials']],
   'ro-public': ['none', [PASSWORD, 'refresh_token']],
   'ro-secret': ['client_secret_basic', [PASSWORD, 'refresh_token']],
+  'ro-secret-post': ['client_secret_post', [PASSWORD, 'refresh_token']],
   'ro-pubkey': ['private_key_jwt', [PASSWORD, 'refresh_token']],
 };
 

@@ -117,7 +117,7 @@ class DevServer:
         **extra: Any,
     ) -> dict[str, Any]:
         """A planet-profiles profile dict for a test client: `auth_server`, `client_id`, the client's secret
-        for `*_secret` types, its private key for `*_pubkey` types (`key`: the PEM of `rsa`, `ec`, … inline;
+        and its registered `client_auth_method` for `*_secret` types, its private key for `*_pubkey` types (`key`: the PEM of `rsa`, `ec`, … inline;
         `key_file`: the path of that key file), scopes for API tokens."""
         client = self.clients[client_id]
         config: dict[str, Any] = {
@@ -130,12 +130,17 @@ class DevServer:
         }
         if client_type.endswith("_secret"):
             config["client_secret"] = client.client_secret
+            # What a profile made for this client says; pass `client_auth_method=None` to name none.
+            config["client_auth_method"] = client.auth_method
         if key:
             config["client_privkey"] = client.private_key_pem(key)
         if key_file:
             assert client.private_key_files is not None, f"{client_id} has no private key"
             config["client_privkey_file"] = str(client.private_key_files[key_file])
-        return {**config, **extra}
+        merged = {**config, **extra}
+        if merged.get("client_auth_method", "") is None:
+            del merged["client_auth_method"]
+        return merged
 
     @property
     def hello_url(self) -> str:

@@ -162,6 +162,7 @@ export function createProvider({
   }), PASSWORD_PARAMETERS);
 
   provider.use(countTokenRequests(stats));
+  provider.use(enforceRegisteredSecretMethod(clients));
   if (deviceInterval) provider.use(enforceDeviceInterval(deviceInterval));
   return provider;
 }
@@ -198,5 +199,63 @@ function enforceDeviceInterval(interval) {
         ctx.body = { error: 'slow_down', error_description: `poll at most every ${interval} s` };
       }
     }
+  };
+}
+
+// Endpoints where clients authenticate (RFC 6749 §2.3), at oidc-provider's fixed routes.
+const CLIENT_AUTH_PATHS = new Set(['/token', '/device/auth', '/token/revocation', '/token/introspection']);
+const MAX_FORM = 56 * 1024;
+
+/**
+ * Koa middleware: a client registered for `client_secret_basic` may not send its secret in the form, nor one
+ * registered for `client_secret_post` in an HTTP Basic header: `401 invalid_client`, as Okta, Auth0 and
+ * others answer. (oidc-provider itself accepts either for both.) The form it reads is handed on to
+ * oidc-provider as `req.body`.
+ */
+function enforceRegisteredSecretMethod(clients) {
+  const registered = new Map(clients
+    .filter((client) => client.token_endpoint_auth_method.startsWith('client_secret_'))
+    .map((client) => [client.client_id, client.token_endpoint_auth_method]));
+
+  return async function registeredSecretMethod(ctx, next) {
+    if (ctx.method !== 'POST' || !CLIENT_AUTH_PATHS.has(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) {
+      return next();
+    }
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of ctx.req) {
+      size += chunk.length;
+      if (size > MAX_FORM) break;
+      chunks.push(chunk);
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
+    ctx.req.body = raw;
+    const form = new URLSearchParams(raw);
+    const [scheme, credentials] = (ctx.get('authorization') || '').split(' ');
+    let used;
+    let clientId;
+    if (scheme?.toLowerCase() === 'basic' && credentials) {
+      used = 'client_secret_basic';
+      const basic = Buffer.from(credentials, 'base64').toString('utf8');
+      try {
+        clientId = decodeURIComponent(basic.slice(0, basic.indexOf(':')).replaceAll('+', ' '));
+      } catch {
+        clientId = undefined;
+      }
+    } else if (form.has('client_secret')) {
+      used = 'client_secret_post';
+      clientId = form.get('client_id');
+    }
+    const method = registered.get(clientId);
+    if (used && method && used !== method) {
+      ctx.status = 401;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = {
+        error: 'invalid_client',
+        error_description: `client authentication failed: ${clientId} is registered for ${method}, not ${used}`,
+      };
+      return undefined;
+    }
+    return next();
   };
 }

@@ -26,6 +26,7 @@ from ._errors import ProfileError
 __all__ = [
     "PROVIDER_ENV",
     "builtin_config",
+    "canonical_name",
     "builtin_names",
     "default_for_client_type",
     "default_profile_name",
@@ -92,6 +93,17 @@ def builtin_config(name: str) -> dict[str, Any] | None:
     aliases = (_call(provider, "builtin_client_profile_aliases") or {}) if provider else {}
     config = _configs(provider).get(aliases.get(name, name))
     return dict(config) if config is not None else None
+
+
+def canonical_name(name: str) -> str:
+    """`name`, or the built-in profile it is an alias of (as planet-auth names the context)."""
+    provider = _provider()
+    aliases = (_call(provider, "builtin_client_profile_aliases") or {}) if provider else {}
+    seen = {name}
+    while name in aliases and aliases[name] not in seen:
+        name = str(aliases[name])
+        seen.add(name)
+    return name
 
 
 def default_profile_name() -> str:

@@ -9,15 +9,29 @@ because users print `ctx.auth_client().__class__.__name__`. The flows live in th
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from . import _http
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
-from ._oauth import ClientAuth, endpoint, error_from, token_request
+from ._oauth import (
+    ClientAuth,
+    ClientAuthMemory,
+    alternative_secret_method,
+    endpoint,
+    error_code,
+    error_from,
+    parse_token,
+    post_form,
+)
 from ._tokens import Token
 
 __all__ = ["AuthClient", "OidcAuthClient", "client_class_for", "make_client", "secret_value"]
+
+log = logging.getLogger("planet_profiles.oauth")
 
 
 def secret_value(config: Any, key: str) -> str | None:
@@ -127,28 +141,61 @@ class StaticApiKeyAuthClient(AuthClient):
 
 
 class OidcAuthClient(AuthClient):
-    """Base of the `oidc_*` types: discovery, client authentication, token requests, refresh (RFC 6749 §6)."""
+    """Base of the `oidc_*` types: discovery, client authentication, token requests, refresh (RFC 6749 §6).
+
+    Client authentication of the `_secret` types: the profile's `client_auth_method` when it names one;
+    else what planet-auth sends (`secret_method_at(endpoint)`: HTTP Basic, except the client credentials
+    grant, which posts the secret in the form). If the server refuses that with `invalid_client` and its
+    discovery document lists the other shared-secret method, that one is tried once, and when the server
+    accepts it, it is remembered for the profile (`ClientAuthMemory`) and logged at INFO. private_key_jwt
+    is never negotiated (never downgraded to a shared secret), nor is a method the profile names.
+    """
 
     uses_tokens = True
     client_auth_method: ClassVar[str] = "none"  # "none" | "client_secret" | "private_key_jwt"
-    _client_auth: ClientAuth | None = None  # built on first use: a private key is parsed once per client
+    _client_auths: dict[str, ClientAuth] | None = None  # built on first use: a private key is parsed once
+    _memory: ClientAuthMemory | None = None
 
     def endpoint(self, key: str) -> str:
         """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
         return endpoint(self._config, key, file=self._file)
 
-    def client_auth(self) -> ClientAuth:
-        """How this client authenticates at the token endpoint (a new JWT assertion per request)."""
-        if self._client_auth is None:  # a race only builds an equal object twice
-            self._client_auth = self._make_client_auth()
-        return self._client_auth
+    def remember_client_auth_in(self, path: Path | None) -> None:
+        """Keep what client authentication negotiation learns in `path` (beside the token file)."""
+        self._memory = ClientAuthMemory(
+            path, client_id=str(self._config.client_id), auth_server=str(self._config.auth_server)
+        )
 
-    def _make_client_auth(self) -> ClientAuth:
-        client_id = str(self._config.client_id)
+    def _remembered(self) -> ClientAuthMemory:
+        if self._memory is None:
+            self.remember_client_auth_in(None)
+        assert self._memory is not None
+        return self._memory
+
+    def secret_method_at(self, key: str) -> str:
+        """The shared-secret method sent to endpoint `key` when the profile names none (planet-auth's)."""
+        return "client_secret_basic"
+
+    def client_auth(self, key: str = "token_endpoint") -> ClientAuth:
+        """How this client authenticates at endpoint `key` (a new JWT assertion per request)."""
         if self.client_auth_method == "client_secret":
-            method = getattr(self._config, "client_auth_method", None) or "client_secret_basic"
-            return ClientAuth(client_id, method, secret_value(self._config, "client_secret"))
-        if self.client_auth_method == "private_key_jwt":
+            method = (
+                getattr(self._config, "client_auth_method", None)
+                or self._remembered().method()
+                or self.secret_method_at(key)
+            )
+        else:
+            method = self.client_auth_method
+        auths = self._client_auths
+        if auths is None:
+            auths = self._client_auths = {}
+        if method not in auths:  # a race only builds an equal object twice
+            auths[method] = self._make_client_auth(method)
+        return auths[method]
+
+    def _make_client_auth(self, method: str) -> ClientAuth:
+        client_id = str(self._config.client_id)
+        if method == "private_key_jwt":
             from ._assertion import AssertionSigner
 
             return ClientAuth(
@@ -156,7 +203,36 @@ class OidcAuthClient(AuthClient):
                 "private_key_jwt",
                 signer=AssertionSigner.from_config(self._config, file=self._file),
             )
-        return ClientAuth(client_id, "none")
+        if method == "none":
+            return ClientAuth(client_id, "none")
+        return ClientAuth(client_id, method, secret_value(self._config, "client_secret"))
+
+    def post(self, key: str, form: Mapping[str, str]) -> tuple[str, _http.HttpResponse]:
+        """POST `form` to endpoint `key` with this client's authentication, negotiating the shared-secret
+        method once on `invalid_client` (see the class docstring). Returns the URL and the answer."""
+        url = self.endpoint(key)
+        auth = self.client_auth(key)
+        resp = post_form(url, form, auth)
+        if (
+            resp.status in (400, 401)
+            and self.client_auth_method == "client_secret"
+            and not getattr(self._config, "client_auth_method", None)
+            and error_code(resp) == "invalid_client"
+        ):
+            other = alternative_secret_method(self._config, key, auth.method, file=self._file)
+            if other is not None:
+                retry = post_form(url, form, self._make_client_auth(other))
+                if not (retry.status in (400, 401) and error_code(retry) == "invalid_client"):
+                    log.info(
+                        "%s refused %s (invalid_client); %s worked and is used from now on for %r",
+                        urlsplit(url).netloc,
+                        auth.method,
+                        other,
+                        self,
+                    )
+                    self._remembered().learn(other)
+                    return url, retry
+        return url, resp
 
     def scope_form(
         self, scopes: list[str] | None = None, audiences: list[str] | None = None
@@ -172,22 +248,15 @@ class OidcAuthClient(AuthClient):
         return form
 
     def token_request(self, form: Mapping[str, str]) -> Token:
-        """POST a grant to the token endpoint with this client's authentication."""
-        return token_request(self._config, form, self.client_auth(), file=self._file)
-
-    def _endpoint_post(self, key: str, form: dict[str, str]) -> _http.HttpResponse:
-        url = self.endpoint(key)
-        headers = {"Accept": "application/json"}
-        self.client_auth().apply(form, headers, endpoint_url=url)
-        return _http.request("POST", url, data=form, headers=headers)
+        """POST a grant to the token endpoint (RFC 6749 §3.2) and return the stamped `Token`."""
+        url, resp = self.post("token_endpoint", form)
+        return parse_token(resp, url, form, file=self._file)
 
     def revoke(self, value: str, token_type_hint: str) -> None:
         """RFC 7009 §2.1: revoke a token. The server answers 200 for unknown tokens too (§2.2)."""
-        resp = self._endpoint_post(
-            "revocation_endpoint", {"token": value, "token_type_hint": token_type_hint}
-        )
+        url, resp = self.post("revocation_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
-            raise error_from(resp, self.endpoint("revocation_endpoint"), file=self._file)
+            raise error_from(resp, url, file=self._file)
 
     def logout(self, token: Token | None) -> None:
         """Revoke the refresh token first (it can mint new access tokens), then the access token."""
@@ -205,10 +274,7 @@ class OidcAuthClient(AuthClient):
 
     def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, Any]:  # noqa: S107
         """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""
-        url = self.endpoint("introspection_endpoint")
-        resp = self._endpoint_post(
-            "introspection_endpoint", {"token": value, "token_type_hint": token_type_hint}
-        )
+        url, resp = self.post("introspection_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)
         body = _json_object(resp, url, file=self._file)
@@ -226,7 +292,8 @@ class OidcAuthClient(AuthClient):
         if not token.refresh_token:
             return self.grant()
         new = self.token_request({"grant_type": "refresh_token", "refresh_token": token.refresh_token})
-        return new.with_refresh_token_of(token)  # RFC 6749 §6: no new refresh token → the old one stays
+        # RFC 6749 §6: no new refresh token → the old one stays; no scope → the one granted before.
+        return new.with_refresh_token_of(token)
 
 
 class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
@@ -241,6 +308,10 @@ class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
 
     def refresh(self, token: Token) -> Token:
         return self.grant()  # §4.4.3: no refresh token; a new grant is the refresh
+
+    def secret_method_at(self, key: str) -> str:
+        """planet-auth posts the secret in the form for the grant itself, HTTP Basic elsewhere."""
+        return "client_secret_post" if key == "token_endpoint" else "client_secret_basic"
 
 
 class ClientCredentialsPubKeyAuthClient(ClientCredentialsClientSecretAuthClient):

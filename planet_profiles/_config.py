@@ -47,6 +47,7 @@ KEY_ORDER: tuple[str, ...] = (
     *ENDPOINT_KEYS,
     "allowed_issuer_hosts",
     "client_id",
+    "token_refresh_window",
     "client_secret",
     "client_auth_method",
     "client_privkey",

@@ -198,7 +198,8 @@ def _name_problem(value: Any) -> str:
     from planet_profiles._store import check_profile_name
 
     try:
-        check_profile_name(value, source="profile_name")
+        if check_profile_name(value, source="profile_name") != value:  # a new directory: lower case only
+            return "use lower case: profile names are looked up in lower case"
     except ProfileNameError as exc:
         return f"{exc.message}: {exc.hint}"
     return ""

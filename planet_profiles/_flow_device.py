@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from . import _http
 from ._clients import OidcAuthClient
 from ._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
 from ._oauth import error_from
@@ -108,22 +107,22 @@ class _DeviceCodeFlow(OidcAuthClient):
     ) -> dict[str, Any]:
         """Ask for a device and a user code (RFC 8628 §3.1); return the server's answer (§3.2) as-is.
 
-        The dict holds `device_code`, `user_code`, `verification_uri`, `expires_in` and, when the server
-        sends them, `verification_uri_complete` and `interval`. Show the user `verification_uri` and
+        The dict holds `device_code`, `user_code`, `verification_uri` (copied from `verification_url`
+        when the server uses that older name), `expires_in` and, when the server sends them,
+        `verification_uri_complete` and `interval`. Show the user `verification_uri` and
         `user_code`, then pass the dict to `device_login_complete`.
         """
-        url = self.endpoint("device_authorization_endpoint")
         form = self.scope_form(requested_scopes, requested_audiences)
-        headers = {"Accept": "application/json"}
-        self.client_auth().apply(form, headers, endpoint_url=url)
         started = self._clock()
-        resp = _http.request("POST", url, data=form, headers=headers)
+        url, resp = self.post("device_authorization_endpoint", form)
         if resp.status != 200:
             raise error_from(resp, url, file=self.file)
         try:
             answer = resp.json()
         except (ValueError, UnicodeDecodeError):
             answer = None
+        if isinstance(answer, dict) and "verification_uri" not in answer and "verification_url" in answer:
+            answer["verification_uri"] = answer["verification_url"]  # Google's pre-RFC name
         self._check_authorization_response(answer, url)
         assert isinstance(answer, dict)
         with self._pending_lock:

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _store
-from ._builtins import builtin_config, default_for_client_type
-from ._clients import make_client
+from ._builtins import builtin_config, canonical_name, default_for_client_type
+from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import parse_config
 from ._context import AuthContext
 from ._contract import SECRET_KEYS
 from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
+from ._oauth import ClientAuthMemory
 from ._session import TokenManager
 from ._sources import ENV_CLIENT_ID, Source, resolve_source
-from ._tokens import Token, token_store
+from ._tokens import Token, TokenStore, token_store
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -106,7 +107,7 @@ def open_profile(
     )
     if source.kind == "api_key":
         config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
-        return from_config(config, profile_name="_pl_api_key", save_token_file=False, source=source)
+        return from_config(config, profile_name="_PL_API_KEY", save_token_file=False, source=source)
     if source.kind == "client_credentials":
         base = default_for_client_type("oidc_client_credentials_secret")
         if base is None:
@@ -120,33 +121,42 @@ def open_profile(
         config = {**base_config, "client_id": source.client_id, "client_secret": source.client_secret}
         return from_config(
             config,
-            profile_name=f"{base_name}-{source.client_id}".lower(),
+            profile_name=f"{base_name}-{source.client_id}",
             save_token_file=save_token_file,
             source=source,
         )
     assert source.profile is not None
+    name = source.profile
     location = None
     try:
-        location = _store.find_profile(source.profile, source=source.origin)
+        location = _store.find_profile(name, source=source.origin)
     except ProfileNotFoundError:
-        builtin = builtin_config(source.profile)
+        builtin = builtin_config(name)
         if builtin is None:
             raise
-        client = make_client(parse_config(builtin, file=f"<built-in profile {source.profile}>"))
+        name = canonical_name(name)  # an alias is named after the profile it stands for, as in planet-auth
+        client = make_client(parse_config(builtin, file=f"<built-in profile {name}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
     manager = None
     if client.uses_tokens:
         store = token_store(
-            source.profile,
+            name,
             save_token_file=save_token_file,
             profile_file=location.file if location else None,
             sops=sops,
         )
-        manager = TokenManager(client, store)
-    return AuthContext(
-        client=client, manager=manager, profile_name=source.profile, location=location, source=source
-    )
+        manager = _manager(client, store)
+    return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
+
+
+def _manager(client: AuthClient, store: TokenStore) -> TokenManager:
+    """The token manager of `client`; a client with a shared secret remembers negotiated client
+    authentication beside the token file (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
+    if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
+        path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
+        client.remember_client_auth_in(path)
+    return TokenManager(client, store)
 
 
 def from_config(
@@ -159,7 +169,8 @@ def from_config(
     sops: Sops | None = None,
     source: Source | None = None,
 ) -> AuthContext:
-    """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`)."""
+    """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`, the name in
+    lower case, as planet-auth does; `profile_name()` says it as given)."""
     _store.check_profile_name(profile_name, source="profile_name")
     label = f"<in-memory profile {profile_name}>"
     config = parse_config(client_config, file=label)
@@ -169,9 +180,8 @@ def from_config(
     manager = None
     if client.uses_tokens:
         initial = Token(initial_token_data, file="initial_token_data") if initial_token_data else None
-        manager = TokenManager(
-            client, token_store(profile_name, save_token_file=save_token_file, initial=initial)
-        )
+        store = token_store(profile_name, save_token_file=save_token_file, initial=initial)
+        manager = _manager(client, store)
         if initial is not None and save_token_file:
             manager.set(initial)
     return AuthContext(

@@ -12,7 +12,10 @@ Keys planet-profiles adds (planet-auth ignores them):
 - `allowed_api_hosts` (types that send credentials): the only hosts the `Authorization` header is sent to.
 - `allowed_issuer_hosts` (OIDC types): pins the auth server; every URL key in `PINNED_URL_KEYS` must point at
   one of these hosts (SECURITY DISC-02).
-- `client_auth_method` (`_secret` types): `client_secret_basic` (default) or `client_secret_post`.
+- `token_refresh_window` (types with tokens): when to renew a token before it expires
+  (`planet_profiles._session.RefreshWindow`).
+- `client_auth_method` (`_secret` types): `client_secret_basic` or `client_secret_post`; unset, as planet-auth
+  sends it, negotiated once on `invalid_client` (`planet_profiles._clients.OidcAuthClient`).
 - `jwt_assertion_audience`, `jwt_signing_alg`, `jwt_assertion_kid` (`_pubkey` types): the private_key_jwt
   assertion's `aud` (default: the token endpoint), algorithm (default: from the key, RS256 for RSA, ES256
   for P-256) and `kid` header (default: none; it must equal the `kid` registered at the server).
@@ -214,15 +217,26 @@ class OidcClientConfig(OidcBaseConfig, ApiHostPinning):
     """An OIDC client with an identity at the auth server (`client_id`)."""
 
     client_id: NonEmpty = Field(description="The client's ID at the auth server.", examples=["my-cli-client"])
+    token_refresh_window: str | None = Field(
+        default=None,
+        pattern=v.REFRESH_WINDOW_PATTERN,
+        description="When to renew a token ahead of its expiry: when less than this is left, either seconds "
+        "(`120s`) or a share of its lifetime (`25%`: at 75 % of it, as planet-auth does). Default: "
+        "`PL_AUTH_TOKEN_REFRESH_WINDOW`, else 60 s or 10 % of the lifetime, whichever is less. A token is "
+        "always renewed at least min(1 s, half its lifetime) before it expires.",
+        examples=["25%", "120s"],
+    )
 
 
 class ClientSecretAuth(OidcClientConfig):
     """Client authentication with a shared secret (RFC 6749 §2.3.1)."""
 
     client_secret: Secret = Field(description="The client secret (encrypted in auth_client.sops.json).")
-    client_auth_method: Literal["client_secret_basic", "client_secret_post"] = Field(
-        default="client_secret_basic",
-        description="How the secret is sent: HTTP Basic (default) or in the form body.",
+    client_auth_method: Literal["client_secret_basic", "client_secret_post"] | None = Field(
+        default=None,
+        description="How the secret is sent: HTTP Basic or in the form body. Default: as planet-auth "
+        "sends it (in the form for the client credentials grant, else HTTP Basic), switching once to the "
+        "other method if the server refuses it with `invalid_client` and its discovery lists the other.",
     )
 
 

@@ -9,27 +9,45 @@ Transport-agnostic spec logic (the HTTP itself is `_http.request`). Endpoints co
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from . import _http
-from ._errors import AccessDeniedError, DiscoveryError, ExpiredTokenError, InvalidGrantError, OAuthError
+from ._errors import (
+    AccessDeniedError,
+    DiscoveryError,
+    ExpiredTokenError,
+    InvalidGrantError,
+    OAuthError,
+    StorageError,
+    TransportError,
+)
 from ._tokens import Token
 
 __all__ = [
     "JWT_BEARER_ASSERTION",
+    "SECRET_METHODS",
     "AssertionSource",
     "ClientAuth",
+    "ClientAuthMemory",
+    "alternative_secret_method",
     "error_from",
     "discover",
     "endpoint",
+    "error_code",
     "normalize_issuer",
-    "token_request",
+    "parse_token",
+    "post_form",
 ]
+
+log = logging.getLogger("planet_profiles.oauth")
 
 _DISCOVERY_TTL = 3600.0
 _cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
@@ -156,6 +174,87 @@ class ClientAuth:
         return f"ClientAuth(client_id={self.client_id!r}, method={self.method!r})"
 
 
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+def alternative_secret_method(
+    config: Any, endpoint_key: str, refused: str, *, file: str | None
+) -> str | None:
+    """The other shared-secret method when the server's metadata lists it for `endpoint_key`, else None.
+
+    Only ever between `client_secret_basic` and `client_secret_post`: never from private_key_jwt to a shared
+    secret, never to no authentication. Without discovery (endpoints set by hand, server down) there is no
+    alternative. RFC 8414 §2: a missing `token_endpoint_auth_methods_supported` means `client_secret_basic`.
+    """
+    if refused not in SECRET_METHODS:
+        return None
+    try:
+        meta = discover(config, file=file)
+    except (DiscoveryError, TransportError):
+        return None
+    supported = None
+    if endpoint_key in ("revocation_endpoint", "introspection_endpoint"):
+        supported = meta.get(f"{endpoint_key}_auth_methods_supported")
+    if not isinstance(supported, list):
+        supported = meta.get("token_endpoint_auth_methods_supported", ["client_secret_basic"])
+    other = next(method for method in SECRET_METHODS if method != refused)
+    return other if isinstance(supported, list) and other in supported else None
+
+
+class ClientAuthMemory:
+    """The client authentication method negotiation found for one profile, kept in memory and in
+    `client_auth.json` beside the profile's token file (`~/.planet/<name>/`, never in a profile repo).
+
+    The file names the client id and auth server it was learned for; it is ignored when the profile now
+    names another, so an edited profile starts afresh. It holds no secret.
+    """
+
+    FILE_NAME = "client_auth.json"
+
+    def __init__(self, path: Path | None, *, client_id: str, auth_server: str) -> None:
+        self.path = path
+        self._key = {"client_id": client_id, "auth_server": normalize_issuer(auth_server)}
+        self._method: str | None = None
+        self._loaded = path is None
+
+    def method(self) -> str | None:
+        if not self._loaded:
+            self._loaded = True
+            assert self.path is not None
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = None
+            if isinstance(data, dict) and all(data.get(k) == v for k, v in self._key.items()):
+                method = data.get("client_auth_method")
+                self._method = method if method in SECRET_METHODS else None
+        return self._method
+
+    def learn(self, method: str) -> None:
+        self._method = method
+        self._loaded = True
+        if self.path is None:
+            return
+        from ._atomic import atomic_write, ensure_private_dir
+
+        document = {**self._key, "client_auth_method": method}
+        try:
+            ensure_private_dir(self.path.parent)
+            atomic_write(self.path, json.dumps(document, indent=2).encode() + b"\n", mode=0o600)
+        except StorageError as exc:  # remembering is an optimisation: a read-only HOME keeps it in memory
+            log.warning("could not remember the client authentication method: %s", exc)
+
+    def forget(self) -> None:
+        self._method = None
+        self._loaded = True
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def __repr__(self) -> str:
+        return f"ClientAuthMemory({str(self.path) if self.path else None!r}, method={self._method!r})"
+
+
 _ERROR_CLASSES: dict[str, type[OAuthError]] = {
     "invalid_grant": InvalidGrantError,
     "access_denied": AccessDeniedError,
@@ -193,20 +292,52 @@ def error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAuth
     )
 
 
-def token_request(
-    config: Any,
+def post_form(
+    url: str,
     form: Mapping[str, str],
     client_auth: ClientAuth,
     *,
-    file: str | None = None,
     policy: _http.RetryPolicy | None = None,
-) -> Token:
-    """POST a grant to the token endpoint (RFC 6749 §3.2) and return the stamped `Token`."""
-    url = endpoint(config, "token_endpoint", file=file)
+) -> _http.HttpResponse:
+    """POST `form` to an OAuth endpoint with the client's authentication added (RFC 6749 §2.3)."""
     body = dict(form)
     headers = {"Accept": "application/json"}
     client_auth.apply(body, headers, endpoint_url=url)
-    resp = _http.request("POST", url, data=body, headers=headers, policy=policy)
+    return _http.request("POST", url, data=body, headers=headers, policy=policy)
+
+
+def error_code(resp: _http.HttpResponse) -> str | None:
+    """The RFC 6749 §5.2 `error` of an error answer, if it has one."""
+    try:
+        body = resp.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _seconds(value: Any, file: str | None) -> Any:
+    """`expires_in` as a number: some servers send a string (`"3599"`); anything else unusable is an error."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = float("nan")
+        if number != number or number in (float("inf"), float("-inf")):  # NaN, ±inf
+            raise OAuthError(f"token endpoint returned a malformed `expires_in` ({value[:20]!r})", file=file)
+        return int(number) if number.is_integer() else number
+    return value
+
+
+def parse_token(
+    resp: _http.HttpResponse, url: str, form: Mapping[str, str], *, file: str | None = None
+) -> Token:
+    """The `Token` of a token endpoint answer (RFC 6749 §5.1), or its typed error (§5.2).
+
+    Tolerates what real servers send: `expires_in` as a string, `token_type` in any case, extra members
+    (`refresh_expires_in`, `not-before-policy`, …). A response without `scope` means the requested scope
+    was granted (§5.1), so the requested one is kept. The access token is opaque: never parsed.
+    """
     if resp.status != 200:
         raise error_from(resp, url, file=file)
     try:
@@ -220,4 +351,8 @@ def token_request(
     token_type = payload.get("token_type")
     if isinstance(token_type, str) and token_type.lower() not in ("bearer", "dpop"):
         raise OAuthError(f"unsupported token_type {token_type!r}", file=file)
+    if "expires_in" in payload:
+        payload["expires_in"] = _seconds(payload["expires_in"], file)
+    if "scope" not in payload and form.get("scope"):
+        payload["scope"] = form["scope"]
     return Token.from_response(payload)

@@ -1,12 +1,17 @@
 """Stage "stay logged in": one `TokenManager` per profile keeps a valid token at hand.
 
-The token is renewed (refreshed, or re-granted for client credentials) ahead of expiry, once less than
-`min(60 s, 10 % of its lifetime)` is left (the advisory window). One renewal at a time per process: callers
-wait on a lock and re-check after taking it, so any number of threads get one token request (SECURITY
-TOK-03, TOK-04). Across processes, a lock file beside the token file serialises renewals; after taking it
-the token file is read again and renewed only if still needed, so rotating refresh tokens are never used
-twice (TOK-05). A new token is persisted before it is handed out (TOK-06). If an early renewal fails for a
-transient reason while the token is still valid, the token keeps being served and attempts are throttled
+The token is renewed (refreshed, or re-granted for client credentials) ahead of expiry, once less than its
+refresh window is left (`RefreshWindow`; by default `min(60 s, 10 % of its lifetime)`; planet-auth renews at
+75 % of the lifetime, i.e. a `25%` window). The window is a profile's `token_refresh_window`, else
+`PL_AUTH_TOKEN_REFRESH_WINDOW`, else the default; it is never less than min(1 s, half the lifetime), so even a
+token that lives a few seconds is replaced before it expires and never sent after (`still_valid`).
+
+One renewal at a time per process: callers wait on a lock and re-check after taking it, so any number of
+threads get one token request (SECURITY TOK-03, TOK-04). Across processes, a lock file beside the token file
+serialises renewals; after taking it the token file is read again and renewed only if still needed, so
+rotating refresh tokens are never used twice (TOK-05). A new token is persisted before it is handed out
+(TOK-06). If an early renewal fails for a transient reason while the token is still valid, the token keeps
+being served and attempts are throttled
 (exponential back-off up to a minute) instead of hammering the server.
 """
 
@@ -18,31 +23,91 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._atomic import ensure_private_dir
 from ._clients import AuthClient
-from ._errors import InvalidGrantError, LoginRequiredError, OAuthError, StorageError, TransportError
+from ._errors import (
+    ConfigError,
+    InvalidGrantError,
+    LoginRequiredError,
+    OAuthError,
+    StorageError,
+    TransportError,
+)
+from ._schemacheck import ecma_regex
 from ._tokens import Token, TokenStore
+from ._validate import PATTERN_HINTS, REFRESH_WINDOW_PATTERN
 
-__all__ = ["TokenManager"]
+__all__ = ["REFRESH_WINDOW_ENV", "RefreshWindow", "TokenManager", "refresh_at", "still_valid"]
 
 log = logging.getLogger("planet_profiles.session")
 
-_MAX_WINDOW = 60.0
-_WINDOW_FRACTION = 0.1
 _MAX_BACKOFF = 60.0
 _LOCK_TIMEOUT = 60.0
+_FLOOR = 1.0  # seconds: a token is renewed at least this long (or half its life) before it expires
+
+REFRESH_WINDOW_ENV = "PL_AUTH_TOKEN_REFRESH_WINDOW"
 
 
-def refresh_at(token: Token) -> float:
+@dataclass(frozen=True)
+class RefreshWindow:
+    """Renew a token once less than `min(seconds, fraction × lifetime)` of it is left.
+
+    Written as in a profile's `token_refresh_window`: `"120s"` (120 s, at most half the lifetime) or `"25%"`
+    (a quarter of the lifetime: renewal at 75 %, planet-auth's timing). The default is 60 s or 10 %, whichever
+    is less: fewer token requests than planet-auth (a one-hour token is renewed after 59 min, not 45), while
+    a minute covers clock skew and a slow token endpoint. Whatever the setting, the window is at least
+    min(1 s, half the lifetime).
+    """
+
+    seconds: float = 60.0
+    fraction: float = 0.1
+
+    @classmethod
+    def parse(cls, text: str, *, key: str | None = None, file: str | None = None) -> RefreshWindow:
+        """`"120s"` or `"25%"` (the schema's pattern); anything else is a `ConfigError` naming `key`."""
+        if not isinstance(text, str) or not ecma_regex(REFRESH_WINDOW_PATTERN).search(text):
+            raise ConfigError(
+                f"`{key or 'token_refresh_window'}` must be {PATTERN_HINTS[REFRESH_WINDOW_PATTERN]}",
+                file=file,
+                key=key,
+            )
+        if text.endswith("%"):
+            return cls(seconds=float("inf"), fraction=int(text[:-1]) / 100)
+        return cls(seconds=float(text[:-1]), fraction=0.5)
+
+    @classmethod
+    def of(cls, config: Any, explicit: RefreshWindow | str | None = None) -> RefreshWindow:
+        """The window for a profile: `explicit` > its `token_refresh_window` > the environment > default."""
+        if isinstance(explicit, RefreshWindow):
+            return explicit
+        if explicit is not None:
+            return cls.parse(explicit, key="refresh_window")
+        configured = getattr(config, "token_refresh_window", None)
+        if configured:
+            return cls.parse(configured, key="token_refresh_window")
+        env = os.environ.get(REFRESH_WINDOW_ENV, "").strip()
+        return cls.parse(env, key=REFRESH_WINDOW_ENV) if env else cls()
+
+    def before_expiry(self, lifetime: float) -> float:
+        """Seconds before expiry at which a token of `lifetime` seconds is renewed."""
+        lifetime = max(lifetime, 0.0)
+        return max(min(self.seconds, self.fraction * lifetime), min(_FLOOR, lifetime / 2))
+
+
+DEFAULT_WINDOW = RefreshWindow()
+
+
+def refresh_at(token: Token, window: RefreshWindow = DEFAULT_WINDOW) -> float:
     """When `token` should be replaced: `inf` for tokens without an expiry."""
     expires = token.expires_at
     if expires is None:
         return float("inf")
     issued = token.issued_at if token.issued_at is not None else expires
-    window = min(_MAX_WINDOW, max(expires - issued, 0.0) * _WINDOW_FRACTION)
-    return expires - window
+    return expires - window.before_expiry(expires - issued)
 
 
 def still_valid(token: Token, now: float) -> bool:
@@ -90,11 +155,17 @@ class TokenManager:
     """Keeps the current token of one profile fresh, for any number of threads."""
 
     def __init__(
-        self, client: AuthClient, store: TokenStore, *, clock: Callable[[], float] = time.time
+        self,
+        client: AuthClient,
+        store: TokenStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        refresh_window: RefreshWindow | str | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self._clock = clock
+        self.refresh_window = RefreshWindow.of(client.config, refresh_window)
         self._lock = threading.Lock()
         self._token: Token | None = None
         self._loaded = False
@@ -112,7 +183,7 @@ class TokenManager:
         return self._token
 
     def is_fresh(self, token: Token | None) -> bool:
-        return token is not None and self._clock() < refresh_at(token)
+        return token is not None and self._clock() < refresh_at(token, self.refresh_window)
 
     def can_renew_silently(self) -> bool:
         """True when a valid token exists or can be had without a user (no network call is made)."""

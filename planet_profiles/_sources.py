@@ -10,7 +10,7 @@ documented, checked and explainable: `explain_selection()` lists every source an
 | 3 | API key (ad-hoc static key) | argument |
 | 4 | profile name | `PL_AUTH_PROFILE`, then the `PL_AUTH_PROFILE` key of `~/.planet.json` |
 | 5 | client id + secret | `PL_AUTH_CLIENT_ID` + `PL_AUTH_CLIENT_SECRET`, then those of `~/.planet.json` |
-| 6 | API key | `PL_API_KEY`, then the same key of `~/.planet.json` |
+| 6 | API key | `PL_API_KEY`, then the same key of `~/.planet.json`, then its `key` (the old SDK's) |
 | 7 | the built-in default profile | a built-in provider's default, else `none` |
 
 A selected source that is broken is an error, never a silent fall-back to the next one. Ad-hoc client
@@ -20,6 +20,7 @@ credentials take the auth server and scopes of the built-in `oidc_client_credent
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ ENV_PROFILE = _store.ENV_PROFILE
 ENV_CLIENT_ID = "PL_AUTH_CLIENT_ID"
 ENV_CLIENT_SECRET = "PL_AUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
 ENV_API_KEY = "PL_API_KEY"
+OLD_SDK_KEY = "key"  # the old Planet SDK's API key in ~/.planet.json
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ def _candidates(
         else None
     )
     key, key_origin = _from(ENV_API_KEY, use_env, config)
+    if not key:  # the old Planet SDK's `key` of ~/.planet.json, as planet-auth reads it
+        key, key_origin = _from(OLD_SDK_KEY, False, config)
     yield Source("api_key", key_origin, api_key=key) if key else None
     yield Source("profile", "built-in default", profile=default_profile_name())
 
@@ -123,7 +127,8 @@ def resolve_source(
         if source is not None:
             if source.profile is not None:
                 where = ENV_PROFILE if source.origin == "~/.planet.json" else source.origin
-                _store.check_profile_name(source.profile, source=where)
+                name = _store.check_profile_name(source.profile, source=where)
+                source = dataclasses.replace(source, profile=name)
             return source
     raise AssertionError("the built-in default is always set")  # pragma: no cover
 

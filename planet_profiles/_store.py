@@ -71,19 +71,22 @@ def user_config_path() -> Path:
 
 
 def check_profile_name(name: object, *, source: str | None = None) -> str:
-    """Return `name` if it is a plain profile name, else raise `ProfileNameError`.
+    """The normalized (lower-case) profile name of `name`, or `ProfileNameError`.
 
-    Allowed: lower-case letters, digits, `-`, `_`, `.`; not starting with `.` or `-`. Never a path, so a name
-    cannot escape `~/.planet` (planet-auth accepts `..`).
+    Allowed: letters, digits, `-`, `_`, `.`; not starting with `.` or `-`. Upper case is accepted and
+    lower-cased, as planet-auth and the planet SDK do (`P1` loads `p1`). Never a path, so a name cannot
+    escape `~/.planet` (planet-auth accepts `..`).
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    normalized = name.lower() if isinstance(name, str) else name
+    if not isinstance(normalized, str) or not _NAME_RE.match(normalized):
         shown = name if isinstance(name, str) and len(name) <= 80 else type(name).__name__
         raise ProfileNameError(
             f"invalid profile name {shown!r}",
             key=source,
-            hint="Use lower-case letters, digits, '-', '_', '.', not starting with '.' or '-' (no '/', '..')",
+            hint="Use letters, digits, '-', '_', '.', not starting with '.' or '-' (no '/', '..'); "
+            "names are looked up in lower case",
         )
-    return name
+    return normalized
 
 
 def _expanduser(path: Path) -> Path:
@@ -113,7 +116,7 @@ def _profile_in(root: Path, name: str, origin: str) -> ProfileLocation | None:
 
 def find_profile(name: str, *, source: str | None = None) -> ProfileLocation:
     """Find profile `name` on the search path (first hit wins), or raise `ProfileNotFoundError`."""
-    check_profile_name(name, source=source)
+    name = check_profile_name(name, source=source)
     roots = search_path()
     for root, origin in roots:
         found = _profile_in(root, name, origin)
@@ -183,7 +186,7 @@ def profile_relative_path(raw: str, profile_file: str | None) -> Path:
 
 def token_path(name: str, *, encrypted: bool = False) -> Path:
     """`~/.planet/<name>/token.json` (or `token.sops.json` when tokens are kept encrypted at rest)."""
-    check_profile_name(name)
+    name = check_profile_name(name)
     return user_profiles_dir() / name / ("token.sops.json" if encrypted else "token.json")
 
 
@@ -191,7 +194,7 @@ def save_profile(name: str, config: Any, *, sops: Sops | None = None) -> Path:
     """Write a config model to `~/.planet/<name>/`: `auth_client.json` when it holds no secret, else
     `auth_client.sops.json` encrypted from memory by sops (recipients from the `.sops.yaml` found from that
     directory upwards, or `SOPS_AGE_RECIPIENTS`). Returns the file written."""
-    check_profile_name(name)
+    name = check_profile_name(name)
     document = config.to_dict(reveal_secrets=True)
     directory = user_profiles_dir() / name
     ensure_private_dir(directory)

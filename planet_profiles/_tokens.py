@@ -136,10 +136,16 @@ class Token:
         return float(value) if value is not None else None
 
     def with_refresh_token_of(self, previous: Token | None) -> Token:
-        """RFC 6749 §6: a refresh response may omit `refresh_token`; then the previous one stays valid."""
-        if self.refresh_token or previous is None or previous.refresh_token is None:
+        """RFC 6749 §6: a refresh response may omit `refresh_token`; then the previous one stays valid. A
+        response without `scope` granted the scope asked for (§5.1): the refresh asked for the same."""
+        if previous is None:
             return self
-        return Token({**self._data, "refresh_token": previous.refresh_token})
+        kept = {
+            key: value
+            for key, value in (("refresh_token", previous.refresh_token), ("scope", previous.scope))
+            if value is not None and not isinstance(self._data.get(key), str)
+        }
+        return Token({**self._data, **kept}) if kept else self
 
     def __repr__(self) -> str:
         parts = [f"access_token={fingerprint(self.access_token)}"]

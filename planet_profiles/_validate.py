@@ -57,6 +57,7 @@ URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7E]+$"
 HOST_PATTERN = rf"^{_HOST}$"
 SCOPE_PATTERN = r"^[\x21\x23-\x5B\x5D-\x7E]+$"  # RFC 6749 §3.3 scope-token
 VISIBLE_ASCII_PATTERN = r"^[\x21-\x7E]+$"
+REFRESH_WINDOW_PATTERN = r"^(?:[0-9]{1,6}s|(?:[1-9]|[1-8][0-9]|90)%)$"
 
 PATTERN_HINTS = {
     HTTPS_URL_PATTERN: "an https URL such as `https://login.example.com` (plain http only for 127.0.0.1, "
@@ -66,6 +67,8 @@ PATTERN_HINTS = {
     HOST_PATTERN: "a bare host name such as `login.example.com` (no scheme, port or path)",
     SCOPE_PATTERN: "a single scope such as `openid` (no spaces, quotes or backslashes; RFC 6749 §3.3)",
     VISIBLE_ASCII_PATTERN: "a non-empty value of visible ASCII characters without spaces",
+    REFRESH_WINDOW_PATTERN: "seconds such as `120s`, or a share of the token's lifetime from `1%` to `90%` "
+    "such as `25%`",
 }
 
 """Endpoint overrides of the OIDC types; each takes precedence over OIDC discovery."""

@@ -17,9 +17,24 @@ Faults (`Fault.*`):
 | `reset()` | a TCP reset (`SO_LINGER` 0, then close) after the request | no |
 | `invalid_json()` | the server's real answer, its body cut in half (no longer JSON) | yes |
 | `without(member)` | the server's real JSON answer without the top-level `member` (e.g. `expires_in`) | yes |
+| `patch(edit, status=…)` | the server's real JSON answer as `edit(payload)` returns it (and `status`) | yes |
+
+`patch` plays other servers' quirks on the real server's answers: `"expires_in": "3599"`, `slow_down` as 401…
 
 `proxy.count(path)` / `proxy.counts()` count the requests that arrived, per path, faulted or not;
 `proxy.log` lists `(method, path, action)` in order of arrival. Nothing of the bodies or headers is kept.
+
+Like any reverse proxy, the relay rewrites a `Location` header that points at the upstream to point at
+itself. With `FaultProxy(upstream, rehost=True)` it also sends its own `Host` to the upstream, so every URL
+the dev server builds (discovery's endpoints, redirects, form actions) names the relay, while the discovery
+document's `issuer` stays the real one: a profile then needs only `auth_server` = the relay and `issuer` =
+the server, and a browser (`devserver/headless.py`) stays on the relay through a whole login.
+
+`FaultProxy(upstream, record=True)` also keeps, per request, what is visible on the wire about OAuth without
+keeping a secret (`Exchange`): the client authentication method, where `client_id` was sent, the names of all
+parameters, the values of the public ones (`grant_type`, `scope`, `audience`, `resource`, …), the
+`Authorization` scheme and the status of the answer. `proxy.exchanges` lists them in order of arrival; the
+differential test against planet-auth (`tests/test_wire_parity.py`) compares them.
 """
 
 from __future__ import annotations
@@ -32,14 +47,14 @@ import struct
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["Fault", "FaultProxy"]
+__all__ = ["Exchange", "Fault", "FaultProxy"]
 
 # RFC 9110 §7.6.1 (plus the ones we recompute): never relayed as they were.
 _HOP_BY_HOP = frozenset(
@@ -70,6 +85,7 @@ class Fault:
     body: bytes = b""
     seconds: float = 0.0
     member: str = ""
+    edit: Callable[[Any], Any] | None = None
 
     @classmethod
     def status(
@@ -105,15 +121,21 @@ class Fault:
         """Forward the request; remove the top-level `member` from the server's JSON answer."""
         return cls("without", member=member)
 
+    @classmethod
+    def patch(cls, edit: Callable[[Any], Any], *, status: int = 0) -> Fault:
+        """Forward the request; answer with `edit(the server's JSON payload)`, and `status` when given."""
+        return cls("patch", edit=edit, status_code=status)
+
     @property
     def forwards(self) -> bool:
-        return self.kind in ("invalid_json", "without")
+        return self.kind in ("invalid_json", "without", "patch")
 
     def __str__(self) -> str:
         return {
             "status": f"status {self.status_code}",
             "hang": f"hang {self.seconds:g}s",
             "without": f"without {self.member}",
+            "patch": f"patch {self.status_code}" if self.status_code else "patch",
         }.get(self.kind, self.kind)
 
 
@@ -143,15 +165,94 @@ def _rewrite(
     if fault.kind == "invalid_json":
         return headers, body[: len(body) // 2]
     payload = json.loads(body)
-    if isinstance(payload, dict):
+    if fault.kind == "patch":
+        assert fault.edit is not None
+        payload = fault.edit(payload)
+    elif isinstance(payload, dict):
         payload.pop(fault.member, None)
     return headers, json.dumps(payload).encode()
+
+
+# Request parameters whose values are public (no secret, code or token) and worth comparing.
+PUBLIC_PARAMS = frozenset(
+    {
+        "grant_type",
+        "scope",
+        "audience",
+        "resource",
+        "token_type_hint",
+        "response_type",
+        "prompt",
+        "code_challenge_method",
+        "client_assertion_type",
+        "organization",
+        "project_id",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What one request showed on the wire (no secret, code or token value is kept).
+
+    `client_auth`: `client_secret_basic`, `client_secret_post`, `private_key_jwt`, `none` (only a
+    `client_id` in the form), or None (no client identified: discovery, API calls). `client_id_in`: where
+    the client id was sent (`basic`, `form`, `query`). `params`: the values of `PUBLIC_PARAMS` sent;
+    `names`: every parameter name sent (query or form). `scheme`: of the `Authorization` header.
+    """
+
+    method: str
+    path: str
+    status: int
+    client_auth: str | None
+    client_id_in: tuple[str, ...]
+    params: Mapping[str, str]
+    names: tuple[str, ...]
+    scheme: str | None
+
+
+def _exchange(method: str, target: str, headers: Any, body: bytes, status: int) -> Exchange:
+    parts = urlsplit(target)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    form = (
+        dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if kind == "application/x-www-form-urlencoded"
+        else {}
+    )
+    authorization = headers.get("Authorization") or ""
+    scheme = authorization.split(" ", 1)[0] or None
+    basic = scheme is not None and scheme.lower() == "basic"
+    placed = [where for where, there in (("basic", basic), ("form", "client_id" in form)) if there]
+    if "client_id" in query:
+        placed.append("query")
+    if basic:
+        client_auth: str | None = "client_secret_basic"
+    elif "client_assertion" in form:
+        client_auth = "private_key_jwt"
+    elif "client_secret" in form:
+        client_auth = "client_secret_post"
+    elif "client_id" in form:
+        client_auth = "none"
+    else:
+        client_auth = None
+    sent = {**query, **form}
+    return Exchange(
+        method=method,
+        path=parts.path,
+        status=status,
+        client_auth=client_auth,
+        client_id_in=tuple(placed),
+        params={name: value for name, value in sent.items() if name in PUBLIC_PARAMS},
+        names=tuple(sorted(sent)),
+        scheme=scheme,
+    )
 
 
 class FaultProxy:
     """`with FaultProxy(upstream) as proxy: proxy.url` — a faulting relay to `upstream` (see module doc)."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, record: bool = False, rehost: bool = False) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"upstream must be an http:// URL, not {upstream!r}")
@@ -162,6 +263,9 @@ class FaultProxy:
         self._rules: list[_Rule] = []
         self._counts: Counter[str] = Counter()
         self.log: list[tuple[str, str, str]] = []
+        self.record = record
+        self.rehost = rehost
+        self.exchanges: list[Exchange] = []
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -199,6 +303,11 @@ class FaultProxy:
         with self._lock:
             self._counts.clear()
             self.log.clear()
+            self.exchanges.clear()
+
+    def _recorded(self, exchange: Exchange) -> None:
+        with self._lock:
+            self.exchanges.append(exchange)
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -243,7 +352,7 @@ class FaultProxy:
         conn = http.client.HTTPConnection(self._upstream_host, self._upstream_port, timeout=_UPSTREAM_TIMEOUT)
         try:
             conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", self._upstream_netloc)
+            conn.putheader("Host", self.url.split("//", 1)[1] if self.rehost else self._upstream_netloc)
             for name, value in headers:
                 conn.putheader(name, value)
             if body or method in ("POST", "PUT", "PATCH"):
@@ -254,6 +363,13 @@ class FaultProxy:
             return resp.status, resp.reason, resp.getheaders(), data
         finally:
             conn.close()
+
+    def _local_location(self, location: str) -> str:
+        """A redirect to the upstream, pointed at the relay instead (a reverse proxy's `Location` rewrite)."""
+        upstream = f"http://{self._upstream_netloc}"
+        if location == upstream or location.startswith(upstream + "/"):
+            return self.url + location[len(upstream) :]
+        return location
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -277,6 +393,14 @@ class FaultProxy:
                     )
                     if fault is not None:
                         out_headers, out_body = _rewrite(fault, out_headers, out_body)
+                        if fault.status_code:
+                            status, reason = fault.status_code, None
+                    out_headers = [
+                        (k, proxy._local_location(v) if k.lower() == "location" else v)
+                        for k, v in out_headers
+                    ]
+                    if proxy.record:
+                        proxy._recorded(_exchange(self.command, self.path, self.headers, body, status))
                     self._answer(status, reason, out_headers, out_body)
                 elif fault.kind == "status":
                     extra = [("Retry-After", fault.retry_after)] if fault.retry_after is not None else []

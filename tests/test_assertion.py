@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 import planet_profiles
 from planet_profiles import ConfigError, OAuthError
 from planet_profiles._assertion import AssertionSigner
-from planet_profiles._oauth import JWT_BEARER_ASSERTION, ClientAuth, token_request
+from planet_profiles._oauth import JWT_BEARER_ASSERTION, ClientAuth, endpoint, parse_token, post_form
 from tests.fixtures_devserver import DevServer
 
 CC = "oidc_client_credentials_pubkey"
@@ -172,7 +172,10 @@ def test_kid_header_must_match_the_registered_kid(devserver: DevServer) -> None:
 
     def grant(kid: str | None) -> Any:
         signer = AssertionSigner(key, client_id="cc-pubkey", kid=kid)
-        return token_request(config, form, ClientAuth("cc-pubkey", "private_key_jwt", signer=signer))
+        url = endpoint(config, "token_endpoint")
+        return parse_token(
+            post_form(url, form, ClientAuth("cc-pubkey", "private_key_jwt", signer=signer)), url, form
+        )
 
     assert grant("client-rsa").access_token
     assert grant(None).access_token

@@ -287,11 +287,7 @@ def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, a
         assert SECRET not in text.output + data.output
         config = json.loads(data.stdout)["config"]
         assert config["client_secret"]["value"].startswith("**********") and config["client_secret"]["secret"]
-        assert config["client_auth_method"] == {
-            "value": "client_secret_basic",
-            "origin": "default",
-            "secret": False,
-        }
+        assert "client_auth_method" not in config  # unset: as planet-auth sends it, negotiated
         assert config["auth_server"]["origin"].endswith(
             f"{name}/auth_client{'.sops' if name == 'enc' else ''}.json"
         )

@@ -131,7 +131,7 @@ def test_secrets_are_hidden_and_the_config_is_immutable() -> None:
     for shown in (repr(config), str(config), repr(config.client_secret), str(config.client_secret)):
         assert "s3cr3t" not in shown
     assert config.to_dict()["client_secret"] == "**********"
-    assert config.client_auth_method == "client_secret_basic"  # the schema's default
+    assert config.client_auth_method is None  # unset: as planet-auth sends it, negotiated
     assert config.scopes is None
     with pytest.raises(AttributeError):
         config.client_id = "other"

@@ -185,11 +185,13 @@ def test_failing_for_ever_ends_in_a_typed_error(
 def test_client_errors_pass_through_untouched_and_are_not_retried(
     devserver: DevServer, proxy: FaultProxy, sleep: RecordingSleep
 ) -> None:
-    ctx = cc_context(devserver, proxy, client_secret="wrong-secret-value")
+    ctx = cc_context(devserver, proxy, client_secret="wrong-secret-value", client_auth_method=None)
     with pytest.raises(OAuthError) as info:
         manager_of(ctx).token()
     assert info.value.error == "invalid_client" and info.value.status_code in (400, 401)
-    assert proxy.count(TOKEN) == 1 and sleep.waits == []
+    # The profile names no client_auth_method: the other method discovery lists is tried once (a
+    # negotiation, not a retry: no back-off), then the refusal surfaces.
+    assert proxy.count(TOKEN) == 2 and sleep.waits == []
     assert "wrong-secret-value" not in str(info.value) + repr(info.value)
 
 

@@ -528,7 +528,7 @@ def run_cli(
         original(ctx)
 
     patch = stack.enter_context(pytest.MonkeyPatch.context())  # undone after each example
-    for function in (_http.request, _oauth.token_request):
+    for function in (_http.request, _oauth.post_form):
         assert function.__kwdefaults__ is not None
         patch.setitem(function.__kwdefaults__, "policy", one_try)
     patch.setattr(webbrowser, "_tryorder", None)

@@ -151,7 +151,7 @@ def test_defaults() -> None:
     static = parse_config(minimal("static_apikey"))
     assert isinstance(static, StaticApiKeyConfig) and static.bearer_token_prefix == "Bearer"
     cc = parse_config(minimal("oidc_client_credentials_secret"))
-    assert isinstance(cc, ClientCredentialsSecretConfig) and cc.client_auth_method == "client_secret_basic"
+    assert isinstance(cc, ClientCredentialsSecretConfig) and cc.client_auth_method is None
     assert cc.client_secret.get_secret_value() == SECRET
     validator = parse_config(minimal("oidc_client_validator"))
     assert isinstance(validator, ClientValidatorConfig) and validator.client_id is None

@@ -404,24 +404,39 @@ def test_client_secret_on_the_wire(peer: PeerFactory, method: str) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-@pytest.mark.parametrize("client_id", ["cc-secret", "cc-secret-post"])
+@pytest.mark.parametrize(
+    ("client_id", "method", "other"),
+    [("cc-secret", "client_secret_basic", "client_secret_post"),
+     ("cc-secret-post", "client_secret_post", "client_secret_basic")],
+)
 def test_both_secret_methods_work_against_the_real_server(
-    devserver: DevServer, client_id: str, method: str
+    devserver: DevServer, client_id: str, method: str, other: str
 ) -> None:
-    """CS-01 against oidc-provider (which accepts either form for a secret client), and a wrong secret
-    sent either way is `invalid_client` without the secret in the message."""
+    """CS-01 against a server that enforces each client's registered method (the dev server, as Okta and
+    Auth0 do): the registered method works; the other one, named by the profile, is `invalid_client` (a named
+    method is never negotiated); a wrong secret sent either way is `invalid_client` without the secret in
+    the message."""
     profile = {**devserver.profile("oidc_client_credentials_secret", client_id), "client_auth_method": method}
     ctx = planet_profiles.from_config(profile, profile_name="cs", save_token_file=False)
     answer = requests.get(devserver.hello_url, auth=ctx.request_authenticator(), timeout=10)
     assert answer.status_code == 200 and answer.json()["client_id"] == client_id
 
-    wrong = planet_profiles.from_config(
-        {**profile, "client_secret": "wrong-SECRET-value"}, profile_name="cs-wrong", save_token_file=False
+    mismatched = planet_profiles.from_config(
+        {**profile, "client_auth_method": other}, profile_name="cs-other", save_token_file=False
     )
-    with pytest.raises(OAuthError) as caught:
-        wrong.request_authenticator().header_value()
-    assert caught.value.error == "invalid_client" and "wrong-SECRET-value" not in str(caught.value)
+    with pytest.raises(OAuthError) as refused:
+        mismatched.request_authenticator().header_value()
+    assert refused.value.error == "invalid_client"
+
+    for named in (method, other):
+        wrong = planet_profiles.from_config(
+            {**profile, "client_secret": "wrong-SECRET-value", "client_auth_method": named},
+            profile_name="cs-wrong",
+            save_token_file=False,
+        )
+        with pytest.raises(OAuthError) as caught:
+            wrong.request_authenticator().header_value()
+        assert caught.value.error == "invalid_client" and "wrong-SECRET-value" not in str(caught.value)
 
 
 # ---------------------------------------------------------------- TOK-02: credentials stay on their hosts
@@ -516,7 +531,8 @@ def test_a_refused_early_renewal_is_not_masked(peer: PeerFactory) -> None:
 
     with pytest.raises(OAuthError) as caught:
         manager.token()
-    assert caught.value.error == "invalid_client" and len(server.seen) == 1
+    # One token request (no discovery here: nothing to negotiate, so nothing is retried).
+    assert caught.value.error == "invalid_client" and [s.path for s in server.seen].count("/token") == 1
 
 
 # ---------------------------------------------------------------- TOK-06: refresh responses, persist first

@@ -109,8 +109,8 @@ def test_builtin_provider_profiles_and_ad_hoc_client_credentials(
 ) -> None:
     monkeypatch.setenv("PL_AUTH_BUILTIN_CONFIG_PROVIDER", PROVIDER)
     monkeypatch.setenv("TEST_BUILTIN_ISSUER", devserver.issuer)
-    default = planet_profiles.open_profile()  # the provider's default (an alias of a static-key profile)
-    assert default.profile_name() == "dev-default" and default.source.origin == "built-in default"  # type: ignore[union-attr]
+    default = planet_profiles.open_profile()  # the provider's default, an alias: named after its profile
+    assert default.profile_name() == "dev-key" and default.source.origin == "built-in default"  # type: ignore[union-attr]
     assert (
         requests.get(devserver.hello_url, auth=default.request_authenticator(), timeout=10).status_code == 200
     )

@@ -25,13 +25,13 @@ def test_valid_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "Upper", "-flag", "a b", "a\\b"]
+    "name", ["", ".", "..", "../x", "a/b", "/abs", ".hidden", "../Upper", "-flag", "a b", "a\\b"]
 )
 def test_invalid_names_are_typed_errors(name: str) -> None:
     with pytest.raises(ProfileNameError) as info:
         _store.check_profile_name(name, source="PL_AUTH_PROFILE")
     assert "PL_AUTH_PROFILE" in str(info.value)
-    assert "lower-case" in str(info.value)
+    assert "looked up in lower case" in str(info.value)
 
 
 def test_search_path_order_and_origin(
