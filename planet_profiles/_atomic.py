@@ -91,12 +91,16 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
-def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
-    """Create `path` and its missing parents with mode `0700` (`mkdir -p`); existing ones stay as they are.
+def ensure_private_dir(path: str | os.PathLike[str], *, tighten: bool = False) -> Path:
+    """Create `path` and its missing parents with mode `0700` (`mkdir -p`); existing ones stay as they are,
+    except `path` itself with `tighten`: then an existing `path` open to group or others is brought to 0700
+    (a token directory such as `~/.planet/NAME`, made by hand or by another tool).
 
-    Returns the directory as a `Path`. Raises `StorageError` when it cannot be created.
+    Returns the directory as a `Path`. Raises `StorageError` when it cannot be created or tightened.
     """
     directory = Path(os.path.abspath(os.fspath(path)))
+    if tighten and os.path.isdir(directory):
+        _tighten(directory)
     missing = [p for p in (directory, *directory.parents) if not os.path.isdir(p)]
     for part in reversed(missing):
         try:
@@ -109,3 +113,24 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> Path:
             raise StorageError(f"cannot create directory: {exc.strerror}", file=str(part)) from exc
         part.chmod(0o700)  # mkdir's mode is masked by the umask
     return directory
+
+
+def _tighten(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise StorageError(f"cannot open directory: {exc.strerror}", file=str(directory)) from exc
+    mode = 0
+    try:
+        mode = os.fstat(fd).st_mode
+        if mode & 0o077 and hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o700)
+    except OSError as exc:
+        raise StorageError(
+            f"directory is open to group or others (mode {mode & 0o7777:04o}) and cannot be made private: "
+            f"{exc.strerror}",
+            file=str(directory),
+            hint=f"Run `chmod 700 {directory}`",
+        ) from exc
+    finally:
+        os.close(fd)

@@ -17,22 +17,17 @@ facts `client_type`, `display_name`, `description`, `secret_keys`, `key_rules`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
-from planet_profiles import _validate as v
-from planet_profiles._contract import ENDPOINT_KEYS
+from planet_profiles._contract import ENDPOINT_KEYS, REDACTED
 from planet_profiles._errors import ConfigError, Problem
-from planet_profiles._schema import schema_path
-from planet_profiles._schemacheck import Checker
-from planet_profiles._validate import KeyRule
+from planet_profiles._problems import KeyRule, describe, sort_problems
+from planet_profiles._validate import type_problems, type_schema
 
 __all__ = ["KEY_ORDER", "REDACTED", "ProfileConfig", "Secret", "parse_config"]
-
-REDACTED = "**********"
 
 KEY_ORDER: tuple[str, ...] = (
     "$schema",
@@ -104,7 +99,6 @@ class _Spec(NamedTuple):
 
     client_type: str
     schema: dict[str, Any]
-    checker: Checker
     defaults: dict[str, Any]
     secret_keys: tuple[str, ...]
     key_rules: tuple[KeyRule, ...]
@@ -114,7 +108,8 @@ class _Spec(NamedTuple):
 
 @cache
 def _spec(client_type: str) -> _Spec:
-    schema = json.loads(schema_path(client_type).read_text(encoding="utf-8"))
+    typed = type_schema(client_type)
+    schema = typed.schema
     props: dict[str, Any] = schema["properties"]
     unordered = set(props) - set(_RANK)
     if unordered:
@@ -123,22 +118,12 @@ def _spec(client_type: str) -> _Spec:
     return _Spec(
         client_type=client_type,
         schema=schema,
-        checker=Checker(schema),
         defaults={k: p["default"] for k, p in props.items() if "default" in p},
         secret_keys=tuple(sorted((k for k, p in props.items() if p.get("x-secret")), key=_RANK.__getitem__)),
-        key_rules=tuple(
-            KeyRule(tuple(alt["required"][0] for alt in alternatives), kind == "oneOf")
-            for rule in schema.get("allOf", ())
-            for kind, alternatives in rule.items()
-        ),
+        key_rules=typed.key_rules,
         display_name=title[1] if title else client_type,
         description=schema.get("description", ""),
     )
-
-
-def _validator(client_type: str) -> tuple[dict[str, Any], Checker]:
-    spec = _spec(client_type)
-    return spec.schema, spec.checker
 
 
 class ProfileConfig:
@@ -240,9 +225,9 @@ def parse_config(data: Mapping[str, Any], *, file: str | None = None) -> Profile
     where = file or "<config>"
     if not isinstance(data, Mapping):
         raise ConfigError.from_problems(
-            [Problem(where, "", f"a profile must be a JSON object; got {v.describe(data)}")]
+            [Problem(where, "", f"a profile must be a JSON object; got {describe(data)}")]
         )
-    problems = v.type_problems(data, where, set(), _validator)
+    problems = type_problems(data, where)
     if problems:
-        raise ConfigError.from_problems(v.sort_problems(problems)) from None
+        raise ConfigError.from_problems(sort_problems(problems)) from None
     return ProfileConfig(_spec(data["client_type"]), data)

@@ -3,10 +3,32 @@ endpoint keys. Defined once here; every stage imports them."""
 
 from __future__ import annotations
 
-__all__ = ["ENCRYPTED_FILE", "ENCRYPTED_REGEX", "ENDPOINT_KEYS", "PLAIN_FILE", "SECRET_KEYS"]
+import os
+
+__all__ = [
+    "ENCRYPTED_FILE",
+    "ENCRYPTED_REGEX",
+    "ENCRYPTED_SUFFIX",
+    "ENDPOINT_KEYS",
+    "PLAIN_FILE",
+    "REDACTED",
+    "SECRET_KEYS",
+    "is_encrypted_name",
+]
 
 ENCRYPTED_FILE = "auth_client.sops.json"
 PLAIN_FILE = "auth_client.json"
+ENCRYPTED_SUFFIX = ".sops.json"
+"""How a file's name says it is sops-encrypted (profiles and token files alike)."""
+
+REDACTED = "**********"
+"""What every output shows in place of a secret value."""
+
+
+def is_encrypted_name(path: str | os.PathLike[str]) -> bool:
+    """Whether a file's name says it is sops-encrypted: `*.sops.json`."""
+    return os.fspath(path).endswith(ENCRYPTED_SUFFIX)
+
 
 SECRET_KEYS: tuple[str, ...] = (
     "client_secret",

@@ -33,9 +33,8 @@ import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from copier.errors import UserMessageError  # this module runs inside copier (extension, update task)
@@ -44,10 +43,11 @@ from jinja2.ext import Extension
 from jinja2.runtime import Context
 
 from planet_profiles._contract import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
+from planet_profiles._documents import parse_json
 from planet_profiles._errors import ProfileError, ProfileNameError, SopsNoKeyError
-from planet_profiles._schema import index_path, schema_path
+from planet_profiles._problems import PINNED_URL_KEYS, KeyRule
 from planet_profiles._sops import Sops
-from planet_profiles._validate import PINNED_URL_KEYS, parse_json, validate_document
+from planet_profiles._validate import client_types, type_schema, validate_document
 
 __all__ = [
     "AGE_RECIPIENT_PATTERN",
@@ -86,31 +86,28 @@ TEMPLATE_KEYS: tuple[str, ...] = (
 AGE_RECIPIENT_PATTERN = re.compile(r"age1[02-9ac-hj-np-z]{58}|age1[a-z0-9]+1[02-9ac-hj-np-z]+")
 """An age X25519 recipient (`age1` + 58 bech32 characters) or an age plugin recipient (use `fullmatch`)."""
 
-# (keys, exactly one?) of the schema's cross-field rules, reported on the question asked last
-_KEY_RULES = {
-    "client_privkey": (("client_privkey_file", "client_privkey"), True),
-    "local_redirect_uri": (("redirect_uri", "local_redirect_uri"), False),
-}
 _TEMPLATE_VAR = "template"  # the root copier.yml's choice between `profile` and `profile-repo`
 
 
 # ---------------------------------------------------------------- the document
 
 
-@cache
 def _schema(client_type: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(schema_path(client_type).read_text(encoding="utf-8"))
-    return schema
+    return type_schema(client_type).schema
 
 
-@cache
-def _client_types() -> frozenset[str]:
-    index = json.loads(index_path().read_text(encoding="utf-8"))
-    return frozenset(index["properties"]["client_type"]["enum"])
+def _known_type(client_type: Any) -> TypeGuard[str]:
+    return isinstance(client_type, str) and client_type in client_types()
 
 
-def _known_type(client_type: Any) -> bool:
-    return isinstance(client_type, str) and client_type in _client_types()
+def _rule_asked_last(client_type: str, key: str) -> KeyRule | None:
+    """The schema's cross-field rule whose keys the template asks for last with `key`, keys in asking order
+    (a rule is reported on its last question, when every answer to it is known)."""
+    for rule in type_schema(client_type).key_rules:
+        asked = tuple(sorted(rule.keys, key=TEMPLATE_KEYS.index))
+        if asked[-1] == key:
+            return KeyRule(asked, rule.exactly_one)
+    return None
 
 
 def type_keys(client_type: str) -> tuple[str, ...]:
@@ -164,11 +161,11 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
     if not _given(value):
         if key in _schema(client_type).get("required", ()):
             return f"`{key}` is required for client_type `{client_type}`"
-        if key in _KEY_RULES:
-            keys, exactly_one = _KEY_RULES[key]
-            if not any(_given(answers.get(k)) for k in keys):
-                how = "one" if exactly_one else "at least one"
-                return f"{how} of `{keys[0]}` and `{keys[1]}` is required for client_type `{client_type}`"
+        rule = _rule_asked_last(client_type, key)
+        if rule is not None and not any(_given(answers.get(k)) for k in rule.keys):
+            how = "one" if rule.exactly_one else "at least one"
+            keys = " and ".join(f"`{k}`" for k in rule.keys)
+            return f"{how} of {keys} is required for client_type `{client_type}`"
         return ""
     doc: dict[str, Any] = {"client_type": client_type, key: value}
     related: tuple[str, ...] = ()

@@ -2,6 +2,7 @@
 
 - `planet-profiles-validate` (`main_validate`): every `auth_client.json` / `auth_client.sops.json` given is
   schema-valid (`planet_profiles._validate.validate_file`), the encrypted ones without any key.
+Both read files as every other part of the package does (`planet_profiles._documents.read_profile`).
 - `planet-profiles-encrypted` (`main_encrypted`): secrets only in `auth_client.sops.json`, and there really
   encrypted (`ENC[…]`, a `sops` block with a MAC and recipients). It also *warns* (exit status unchanged)
   when a file's recipients differ from the `.sops.yaml` creation rule that matches it: a rekey is due.
@@ -25,14 +26,11 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from planet_profiles._contract import is_encrypted_name
+from planet_profiles._documents import read_profile
 from planet_profiles._errors import Problem
-from planet_profiles._validate import (
-    encryption_problems,
-    is_encrypted_name,
-    read_file,
-    sort_problems,
-    validate_file,
-)
+from planet_profiles._problems import sort_problems
+from planet_profiles._validate import encryption_problems, validate_file
 
 __all__ = [
     "Notice",
@@ -80,7 +78,7 @@ def main_encrypted(argv: Sequence[str] | None = None) -> int:
     rules = _SopsConfigs()
     for file in files:
         encrypted = is_encrypted_name(file)
-        doc, found = read_file(file)
+        doc, found = read_profile(file)[1:3]
         if doc is not None:
             found = sort_problems(found + encryption_problems(doc, file=file, encrypted=encrypted))
         problems += found

@@ -3,6 +3,10 @@
 Every call has a timeout; transient failures (connection errors, timeouts, 5xx, 429) are retried a bounded
 number of times with exponential backoff, honouring `Retry-After` up to a cap (SECURITY NET-01). Anything
 else is returned to the caller, which maps it to a typed error. `requests` is imported on first use.
+
+A response body (token endpoint, discovery, JWKS, …) may hold at most `MAX_BODY_BYTES`: it is read as a
+stream and the connection dropped as soon as it holds more (or announces more in `Content-Length`), so a
+hostile or broken server cannot make a client buffer gigabytes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from urllib.parse import urlsplit
 
 from ._errors import TransportError
 
-__all__ = ["HttpResponse", "RetryPolicy", "request"]
+__all__ = ["MAX_BODY_BYTES", "HttpResponse", "RetryPolicy", "request"]
 
 log = logging.getLogger("planet_profiles.http")
 
@@ -37,6 +41,8 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+MAX_BODY_BYTES = 1 << 20
+"""The largest response body accepted (1 MiB); token, discovery and JWKS responses are a few kB."""
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -72,6 +78,28 @@ def _retry_after(value: str | None, cap: float) -> float | None:
         return None
 
 
+def _body(resp: Any, host: str) -> bytes:
+    """The body of a streamed `requests` response, refused beyond `MAX_BODY_BYTES` (decoded size)."""
+    too_large = TransportError(
+        f"the response of {host} is larger than {MAX_BODY_BYTES // 1024} KiB; refused",
+        hint=f"Check that {host} is the auth server the profile means",
+    )
+    try:
+        announced = int(resp.headers.get("Content-Length") or 0)
+    except ValueError:
+        announced = 0
+    if announced > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_content(1 << 16):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def request(
     method: str,
     url: str,
@@ -103,7 +131,12 @@ def request(
                 auth=auth,
                 timeout=policy.timeout,
                 allow_redirects=False,
+                stream=True,
             )
+            try:
+                body = _body(resp, host)
+            finally:
+                resp.close()
         except requests.Timeout:
             last_error = "timed out"
             wait = None
@@ -113,7 +146,7 @@ def request(
         except requests.RequestException as exc:
             raise TransportError(f"request to {host} failed: {type(exc).__name__}", key=url) from None
         else:
-            result = HttpResponse(resp.status_code, dict(resp.headers), resp.content)
+            result = HttpResponse(resp.status_code, dict(resp.headers), body)
             if resp.status_code not in _RETRY_STATUS or attempt == policy.attempts:
                 log.debug("%s %s -> %s (attempt %d)", method, url, resp.status_code, attempt)
                 return result

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import stat
 from collections.abc import Mapping
@@ -18,8 +17,9 @@ from ._builtins import builtin_config, canonical_name, default_for_client_type
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import parse_config
 from ._context import AuthContext
-from ._contract import SECRET_KEYS
-from ._errors import ConfigError, Problem, ProfileError, ProfileNotFoundError, StorageError
+from ._contract import SECRET_KEYS, is_encrypted_name
+from ._documents import load_profile
+from ._errors import ProfileError, ProfileNotFoundError, StorageError
 from ._oauth import ClientAuthMemory
 from ._session import TokenManager
 from ._sources import ENV_CLIENT_ID, Source, resolve_source
@@ -34,35 +34,18 @@ log = logging.getLogger("planet_profiles.loader")
 
 
 def read_document(file: Path, *, sops: Sops | None = None) -> dict[str, Any]:
-    """The profile document of `file` as a dict; `*.sops.json` files are decrypted in memory."""
-    name = str(file)
-    if file.name.endswith(".sops.json"):
+    """The profile document of `file` as a dict, read and checked by `planet_profiles._documents` (as the CLI
+    and the hooks read it); `*.sops.json` files are then decrypted in memory."""
+    doc = load_profile(file)
+    assert doc.raw is not None and doc.mode is not None
+    if is_encrypted_name(file):
         from ._sops import default_sops
 
-        return (sops or default_sops()).decrypt(file)
-    try:
-        raw = file.read_bytes()
-        mode = file.stat().st_mode
-    except FileNotFoundError:
-        raise StorageError("file not found", file=name) from None
-    except OSError as exc:
-        raise StorageError(f"cannot read: {exc.strerror}", file=name) from None
-    if not raw.strip():
-        raise ConfigError.from_problems(
-            [Problem(name, "", "the file is empty: a profile is a JSON object with at least `client_type`")]
-        )
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = (
-            f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-            if isinstance(exc, json.JSONDecodeError)
-            else "not UTF-8"
-        )
-        raise ConfigError.from_problems([Problem(name, "", f"invalid JSON at {where}")]) from None
-    if isinstance(data, dict):
-        _check_plaintext_secrets(file, data, mode)
-    return data  # type: ignore[no-any-return]
+        # sops decrypts the very bytes that were checked, not whatever the path names a moment later
+        return (sops or default_sops()).decrypt_bytes(doc.raw, filename_hint=str(file))
+    data: dict[str, Any] = doc.data
+    _check_plaintext_secrets(file, data, doc.mode)
+    return data
 
 
 def _check_plaintext_secrets(file: Path, data: Mapping[str, Any], mode: int) -> None:

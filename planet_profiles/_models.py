@@ -42,10 +42,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from planet_profiles import _validate as v
-from planet_profiles._contract import SECRET_KEYS
+from planet_profiles import _problems as v
+from planet_profiles._contract import REDACTED, SECRET_KEYS
 from planet_profiles._errors import ConfigError, Problem
-from planet_profiles._validate import KeyRule
+from planet_profiles._problems import KeyRule
 
 __all__ = [
     "CLIENT_TYPES",
@@ -81,7 +81,6 @@ __all__ = [
     "parse_config",
 ]
 
-REDACTED = "**********"
 PLANET_LEGACY_AUTH_ENDPOINT = "https://api.planet.com/v0/auth/login"
 _SKIP_CROSS_CHECKS = "planet_profiles.skip_cross_checks"
 

@@ -37,9 +37,9 @@ from ._errors import (
     StorageError,
     TransportError,
 )
+from ._problems import PATTERN_HINTS, REFRESH_WINDOW_PATTERN
 from ._schemacheck import ecma_regex
 from ._tokens import Token, TokenStore
-from ._validate import PATTERN_HINTS, REFRESH_WINDOW_PATTERN
 
 __all__ = ["REFRESH_WINDOW_ENV", "RefreshWindow", "TokenManager", "refresh_at", "still_valid"]
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _store
 from ._atomic import atomic_write, ensure_private_dir, remove_temp_files
+from ._contract import is_encrypted_name
+from ._documents import parse_json, read_limited
 from ._errors import StorageError, TokenFileError
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ __all__ = [
     "Token",
     "TokenStore",
     "fingerprint",
+    "read_token_data",
     "recipients_of",
     "token_store",
 ]
@@ -199,8 +202,13 @@ class MemoryTokenStore:
         return "MemoryTokenStore()"
 
 
+MAX_TOKEN_BYTES = 64 << 10
+"""A token file larger than this (64 KiB) is refused; real ones hold a few kB of JWTs."""
+
+
 def _read_private(path: Path) -> bytes | None:
-    """The bytes of a token file, None when absent; refused when group/world accessible (TOK-07)."""
+    """The bytes of a token file, None when absent; refused when group/world accessible (TOK-07) or larger
+    than `MAX_TOKEN_BYTES`."""
     file = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -219,7 +227,28 @@ def _read_private(path: Path) -> bytes | None:
                 file=file,
                 hint=f"Run `chmod 600 {file}`",
             )
-        return handle.read()
+        raw = read_limited(handle.fileno(), MAX_TOKEN_BYTES)
+    if raw is None:
+        raise TokenFileError(
+            f"token file is larger than {MAX_TOKEN_BYTES // 1024} KiB",
+            file=file,
+            hint="Delete the token file and log in again",
+        )
+    return raw
+
+
+def read_token_data(path: Path) -> dict[str, Any] | None:
+    """The JSON object of a plaintext token file as stored, None when absent; `TokenFileError` when it is not
+    private (TOK-07), too large, nested too deep, not JSON or not an object."""
+    file = str(path)
+    raw = _read_private(path)
+    if raw is None:
+        return None
+    data, problems = parse_json(raw, file=file)
+    if problems or not isinstance(data, dict):
+        why = problems[0].message if problems else "must hold a JSON object"
+        raise TokenFileError(why, file=file, hint="Delete the token file and log in again")
+    return data
 
 
 class FileTokenStore:
@@ -233,22 +262,11 @@ class FileTokenStore:
         return self._path
 
     def load(self) -> Token | None:
-        file = str(self._path)
-        raw = _read_private(self._path)
-        if raw is None:
-            return None
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise TokenFileError(
-                "not valid JSON", file=file, hint="Delete the token file and log in again"
-            ) from None
-        if not isinstance(data, dict):
-            raise TokenFileError("must hold a JSON object", file=file, hint="Delete it and log in again")
-        return Token(data, file=file)
+        data = read_token_data(self._path)
+        return None if data is None else Token(data, file=str(self._path))
 
     def save(self, token: Token) -> None:
-        ensure_private_dir(self._path.parent)
+        ensure_private_dir(self._path.parent, tighten=True)
         atomic_write(
             self._path, json.dumps(token.data, indent=2, sort_keys=True).encode() + b"\n", mode=0o600
         )
@@ -303,7 +321,7 @@ class SopsTokenStore(FileTokenStore):
                 key="sops",
                 hint="Set PL_AUTH_PLAINTEXT_TOKENS=1 to keep this profile's tokens in a 0600 token.json",
             )
-        ensure_private_dir(self._path.parent)
+        ensure_private_dir(self._path.parent, tighten=True)
         self._tool().encrypt(
             token.data,
             self._path,
@@ -328,7 +346,7 @@ def token_store(
     `token.json`."""
     if not save_token_file:
         return MemoryTokenStore(initial)
-    encrypted = profile_file is not None and profile_file.name.endswith(".sops.json")
+    encrypted = profile_file is not None and is_encrypted_name(profile_file)
     if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
         assert profile_file is not None
         return SopsTokenStore(_store.token_path(name, encrypted=True), profile_file=profile_file, sops=sops)

@@ -1,5 +1,6 @@
 """The pydantic-free load path (`planet_profiles._config`, `_schemacheck`) agrees with the models
-(`planet_profiles._models.parse_config`): same acceptance, same problems, same config attributes."""
+(`planet_profiles._models.parse_config`): same acceptance, same problems, same config attributes; and the one
+run-time checker (`_schemacheck.Checker`) agrees with jsonschema, the oracle, on every type."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from planet_profiles._config import KEY_ORDER, ProfileConfig, Secret, parse_config
 from planet_profiles._errors import ConfigError
 from planet_profiles._models import CLIENT_TYPES, CONFIG_MODELS
 from planet_profiles._models import parse_config as parse_model
+from planet_profiles._problems import sort_problems
 from planet_profiles._schema import schema_dir
 from planet_profiles._schemacheck import ANNOTATIONS, KEYWORDS, Checker, UnsupportedSchemaError
-from planet_profiles._validate import validate_document
+from planet_profiles._validate import TypeSchema, _schema_problems, type_schema, validate_document
 from tests.fuzz_strategies import profile_docs
 from tests.test_models import minimal
 from tests.test_validate import CROSS_CHECK, invalid_case, valid_doc, where
@@ -154,3 +157,62 @@ def test_loading_a_profile_imports_neither_pydantic_nor_jsonschema() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ---------------------------------------------------------------- jsonschema, the oracle of the checker
+
+
+def oracle_class() -> Any:
+    """jsonschema's Draft 2020-12 with ECMA-262 `$` in `pattern` (end of input), as check-jsonschema and
+    pydantic read the schema files."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    from planet_profiles._schemacheck import ecma_regex
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not ecma_regex(patrn).search(instance):
+            yield ValidationError(f"does not match {patrn!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+ORACLE = oracle_class()
+
+
+def assert_checker_agrees_with_jsonschema(doc: Any, client_type: str) -> None:
+    """Same failed keywords at the same places (jsonschema reports `required` once per missing key, the
+    checker once), and the same `Problem`s."""
+    mine = type_schema(client_type)
+    oracle = ORACLE(mine.schema)
+
+    def kinds(errors: Any) -> list[tuple[str, tuple[Any, ...]]]:
+        return sorted({(e.validator, tuple(e.absolute_path)) for e in errors})  # jsonschema: one per key
+
+    assert kinds(mine.checker.iter_errors(doc)) == kinds(oracle.iter_errors(doc))
+    if isinstance(doc, dict):
+        theirs = TypeSchema(client_type, mine.schema, oracle, mine.key_rules)
+        assert sort_problems(list(_schema_problems(mine, doc, "f"))) == sort_problems(
+            list(_schema_problems(theirs, doc, "f"))
+        )
+
+
+@CROSS_CHECK
+@given(doc=profile_docs(), client_type=st.sampled_from(CLIENT_TYPES))
+def test_checker_agrees_with_jsonschema_on_any_document(doc: Any, client_type: str) -> None:
+    own = doc.get("client_type") if isinstance(doc, dict) else None
+    assert_checker_agrees_with_jsonschema(doc, own if own in CLIENT_TYPES else client_type)
+
+
+@CROSS_CHECK
+@given(valid_doc())
+def test_checker_agrees_with_jsonschema_on_valid_documents(doc: dict[str, Any]) -> None:
+    assert_checker_agrees_with_jsonschema(doc, doc["client_type"])
+    assert list(ORACLE(type_schema(doc["client_type"]).schema).iter_errors(doc)) == []
+
+
+@CROSS_CHECK
+@given(invalid_case())
+def test_checker_agrees_with_jsonschema_on_invalid_documents(case: tuple[dict[str, Any], str]) -> None:
+    doc, _ = case
+    if doc.get("client_type") in CLIENT_TYPES:
+        assert_checker_agrees_with_jsonschema(doc, doc["client_type"])

@@ -8,7 +8,6 @@ strings are encrypted), so `list`, `status` and `show` work without any key.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -110,21 +109,12 @@ def resolve_target(name: str | None) -> Target:
 
 
 def read_raw(file: Path) -> dict[str, Any]:
-    """The JSON object of a profile file as stored (an encrypted file is NOT decrypted); `ConfigError` with
-    the position when it is not a JSON object."""
-    from planet_profiles._errors import ConfigError, Problem, StorageError
-    from planet_profiles._validate import parse_json
+    """The JSON object of a profile file as stored (an encrypted file is NOT decrypted), read as the loader
+    reads it (`planet_profiles._documents.load_profile`)."""
+    from planet_profiles._documents import load_profile
 
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise StorageError(f"cannot read: {exc.strerror}", file=str(file)) from None
-    doc, problems = parse_json(raw, file=str(file))
-    if problems:
-        raise ConfigError.from_problems(problems)
-    if not isinstance(doc, dict):
-        raise ConfigError.from_problems([Problem(str(file), "", "a profile must be a JSON object")])
-    return doc
+    data: dict[str, Any] = load_profile(file).data
+    return data
 
 
 @dataclass(frozen=True)
@@ -170,20 +160,14 @@ class TokenState:
 def read_token_state(path: Path | None, *, now: float | None = None) -> TokenState:
     """The state of the token file `path` (plain or sops-encrypted), without decrypting it."""
     from planet_profiles._session import still_valid
-    from planet_profiles._tokens import Token, _read_private
+    from planet_profiles._tokens import Token, read_token_data
 
     if path is None:
         return TokenState(NONE, None)
     try:
-        raw = _read_private(path)
-        if raw is None:
+        data = read_token_data(path)  # also of `token.sops.json`: its `_exp` and `scope` are clear text
+        if data is None:
             return TokenState(NONE, path)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return TokenState(UNREADABLE, path, problem="not a JSON object; delete it and log in again")
         token = Token(data, file=str(path))
     except ProfileError as exc:
         return TokenState(UNREADABLE, path, problem=exc.message)

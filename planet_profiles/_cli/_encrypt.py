@@ -40,7 +40,8 @@ def _source_file(path: Path) -> Path:
 
 def _check_ciphertext(ciphertext: bytes, plain: dict[str, Any], target: Path) -> None:
     """Refuse ciphertext that is not exactly `plain` with only its secrets encrypted."""
-    from planet_profiles._validate import parse_json, validate_document
+    from planet_profiles._documents import parse_json
+    from planet_profiles._validate import validate_document
 
     doc, problems = parse_json(ciphertext, file=str(target))
     if doc is None or problems or not isinstance(doc, dict):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from planet_profiles._contract import REDACTED
 from planet_profiles._errors import ProfileError
 
 from ._app import cli, emit_json, json_option, profile_argument
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from planet_profiles._store import ProfileLocation
 
 log = logging.getLogger("planet_profiles.cli")
-
-REDACTED = "**********"
 
 
 def _selected_profile() -> str | None:
@@ -83,8 +82,9 @@ def list_command(as_json: bool) -> None:
     for location in list_profiles():
         try:
             client_type = read_raw(location.file).get("client_type")
-        except ProfileError:
+        except ProfileError as exc:
             client_type = "(invalid file)"
+            click.echo(f"warning: {exc}", err=True)
         rows.append(_row(location.name, location, client_type, selected))
     rows += _builtin_rows({r["name"] for r in rows}, selected)
     if as_json:
