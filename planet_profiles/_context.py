@@ -98,7 +98,7 @@ class AuthContext:
             self._authenticator = make_authenticator(
                 header=self._client.static_header(),
                 manager=self._manager,
-                allowed_hosts=getattr(self._client.config, "allowed_api_hosts", None),
+                allowed_hosts=self._client.allowed_api_hosts(),
             )
         return self._authenticator
 

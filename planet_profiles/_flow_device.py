@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ._clients import OidcAuthClient
+from ._config import ClientConfig
 from ._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
 from ._oauth import error_from
 from ._tokens import Token, fingerprint
@@ -85,7 +86,7 @@ class _DeviceCodeFlow(OidcAuthClient):
 
     def __init__(
         self,
-        config: Any,
+        config: ClientConfig,
         *,
         file: str | None = None,
         clock: Callable[[], float] = time.monotonic,

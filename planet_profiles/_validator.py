@@ -19,6 +19,7 @@ from typing import Any
 
 from . import _http
 from ._clients import AuthClient
+from ._config import ClientConfig, OidcConfig
 from ._errors import ConfigError, DiscoveryError, OAuthError, UnsupportedOperationError
 from ._jwks import JwksCache
 from ._jwks import invalid_token as _invalid
@@ -274,11 +275,15 @@ class OidcClientValidatorAuthClient(AuthClient):
     """`oidc_client_validator`: a service's profile that validates incoming tokens; it cannot log in."""
 
     client_type = "oidc_client_validator"
+    _config: OidcConfig
 
-    def __init__(self, config: Any, *, file: str | None = None) -> None:
+    def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         super().__init__(config, file=file)
         self._validator: TokenValidator | None = None
         self._lock = threading.Lock()
+
+    def _repr_extra(self) -> str:
+        return f", client_id={self._config.client_id!r}" if self._config.client_id else ""
 
     def validator(self) -> TokenValidator:
         """The `TokenValidator` of this profile (built once; its key cache lives as long as the client)."""
