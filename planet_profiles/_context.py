@@ -7,7 +7,7 @@ authenticator (what requests and httpx call) together, and answers the seed API'
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._authenticator import RequestAuthenticator, make_authenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
@@ -215,5 +215,5 @@ class AuthContext:
         origin = f", file={str(self._location.file)!r}" if self._location else ""
         return f"AuthContext(profile={self._profile_name!r}, client={self._client!r}{origin})"
 
-    def __getstate__(self) -> Any:
+    def __getstate__(self) -> NoReturn:
         raise TypeError("AuthContext cannot be pickled (it holds credentials)")

@@ -330,7 +330,7 @@ def error_code(resp: _http.HttpResponse) -> str | None:
     return error if isinstance(error, str) else None
 
 
-def _seconds(value: Any, file: str | None) -> Any:
+def _seconds(value: object, file: str | None) -> object:
     """`expires_in` as a number: some servers send a string (`"3599"`); anything else unusable is an error."""
     if isinstance(value, str):
         try:

@@ -41,7 +41,7 @@ _ASYMMETRIC = frozenset(
 )
 
 
-def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
+def scopes_of(claims: Mapping[str, object]) -> frozenset[str]:
     """The token's scopes: `scope` (space-separated, RFC 8693 §4.2 / RFC 9068 §2.2.3) or `scp` (a list)."""
     value = claims.get("scope", claims.get("scp"))
     if isinstance(value, str):
@@ -51,7 +51,7 @@ def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-def _number(claims: Mapping[str, Any], name: str, *, required: bool, file: str | None) -> float | None:
+def _number(claims: Mapping[str, object], name: str, *, required: bool, file: str | None) -> float | None:
     value = claims.get(name)
     if value is None and not required:
         return None
@@ -201,7 +201,7 @@ class TokenValidator:
             self._check_scopes(claims, frozenset(required_scopes))
         return claims
 
-    def _check_claims(self, claims: Mapping[str, Any]) -> None:
+    def _check_claims(self, claims: Mapping[str, object]) -> None:
         iss = claims.get("iss")
         if not isinstance(iss, str) or normalize_issuer(iss) != self.issuer:
             raise _invalid(f"token issuer is not {self.issuer!r}", "wrong issuer", file=self._file)
@@ -216,7 +216,7 @@ class TokenValidator:
         if iat is not None and iat > now + leeway:  # §4.1.6: issued in the future
             raise _invalid("token was issued in the future (`iat`)", "bad iat", file=file)
 
-    def _check_scopes(self, claims: Mapping[str, Any], required: frozenset[str]) -> None:
+    def _check_scopes(self, claims: Mapping[str, object], required: frozenset[str]) -> None:
         if required and not (scopes_of(claims) & required):
             raise OAuthError(
                 f"token has none of the required scopes {sorted(required)}",
