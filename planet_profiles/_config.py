@@ -27,10 +27,10 @@ import json
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from planet_profiles import _validate as v
-from planet_profiles._contract import ENDPOINT_KEYS
+from planet_profiles._contract import ENDPOINT_KEYS, EndpointKey
 from planet_profiles._errors import ConfigError, Problem
 from planet_profiles._schema import schema_path
 from planet_profiles._schemacheck import Checker
@@ -275,18 +275,6 @@ def parse_config(data: Mapping[str, Any], *, file: str | None = None) -> Profile
 
 
 # --- typed views: what the stages read, per client-type family (checked against the schemas by a test) ------
-
-EndpointKey = Literal[
-    "token_endpoint",
-    "authorization_endpoint",
-    "device_authorization_endpoint",
-    "introspection_endpoint",
-    "revocation_endpoint",
-    "userinfo_endpoint",
-    "jwks_endpoint",
-]
-"""The endpoint override keys (`_contract.ENDPOINT_KEYS`; a test checks both agree)."""
-
 
 class SecretValue(Protocol):
     """A secret config value: `Secret` here, pydantic's `SecretStr` in the models."""

@@ -3,7 +3,9 @@ endpoint keys. Defined once here; every stage imports them."""
 
 from __future__ import annotations
 
-__all__ = ["ENCRYPTED_FILE", "ENCRYPTED_REGEX", "ENDPOINT_KEYS", "PLAIN_FILE", "SECRET_KEYS"]
+from typing import Literal, get_args
+
+__all__ = ["ENCRYPTED_FILE", "ENCRYPTED_REGEX", "ENDPOINT_KEYS", "PLAIN_FILE", "SECRET_KEYS", "EndpointKey"]
 
 ENCRYPTED_FILE = "auth_client.sops.json"
 PLAIN_FILE = "auth_client.json"
@@ -21,7 +23,7 @@ SECRET_KEYS: tuple[str, ...] = (
 ENCRYPTED_REGEX = "^(" + "|".join(SECRET_KEYS) + ")$"
 """The sops `encrypted_regex` of a profile: exactly the secret keys are encrypted, reviewers read the rest."""
 
-ENDPOINT_KEYS: tuple[str, ...] = (
+EndpointKey = Literal[
     "token_endpoint",
     "authorization_endpoint",
     "device_authorization_endpoint",
@@ -29,5 +31,7 @@ ENDPOINT_KEYS: tuple[str, ...] = (
     "revocation_endpoint",
     "userinfo_endpoint",
     "jwks_endpoint",
-)
+]
 """Profile keys that override an endpoint found by OIDC discovery."""
+
+ENDPOINT_KEYS: tuple[EndpointKey, ...] = get_args(EndpointKey)

@@ -167,11 +167,12 @@ def test_configs_and_models_give_every_member_of_their_views(client_type: str) -
 
 
 def test_endpoint_keys_and_overrides() -> None:
-    assert typing.get_args(EndpointKey) == ENDPOINT_KEYS
+    assert ENDPOINT_KEYS == typing.get_args(EndpointKey)
+    assert len(ENDPOINT_KEYS) == 7
     urls = {key: f"https://login.example.com/{key}" for key in ENDPOINT_KEYS}
     doc = minimal("oidc_device_code", **urls)
     for config in (parse_config(doc), parse_model(doc)):
-        assert {key: endpoint_override(config, key) for key in ENDPOINT_KEYS} == urls  # type: ignore[arg-type]
+        assert {key: endpoint_override(config, key) for key in ENDPOINT_KEYS} == urls
     assert endpoint_override(parse_config(minimal("oidc_device_code")), "token_endpoint") is None
 
 
