@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ._clients import secret_value
+from ._config import PrivateKeyJwtConfig, secret_value
 from ._errors import ConfigError, Problem
 from ._store import profile_relative_path
 
@@ -104,17 +104,17 @@ class AssertionSigner:
         self._public_jwk = _public_jwk(private_key)
 
     @classmethod
-    def from_config(cls, config: Any, *, file: str | None = None) -> AssertionSigner:
+    def from_config(cls, config: PrivateKeyJwtConfig, *, file: str | None = None) -> AssertionSigner:
         """The signer of a `*_pubkey` profile: loads and checks its key (`ConfigError` on any problem)."""
         key_name, pem = _read_pem(config, file)
-        password = secret_value(config, "client_privkey_password")
+        password = secret_value(config.client_privkey_password)
         key = _load_key(pem, password, file=file, key_name=key_name)
         return cls(
             key,
             client_id=str(config.client_id),
-            alg=getattr(config, "jwt_signing_alg", None),
-            audience=getattr(config, "jwt_assertion_audience", None),
-            kid=getattr(config, "jwt_assertion_kid", None),
+            alg=config.jwt_signing_alg,
+            audience=config.jwt_assertion_audience,
+            kid=config.jwt_assertion_kid,
             file=file,
             key_name=key_name,
         )
@@ -152,14 +152,14 @@ class AssertionSigner:
         return f"AssertionSigner(alg={self.alg!r}, key=jwk-sha256:{self.thumbprint[:8]})"
 
 
-def _read_pem(config: Any, file: str | None) -> tuple[str, bytes]:
+def _read_pem(config: PrivateKeyJwtConfig, file: str | None) -> tuple[str, bytes]:
     """(config key the key came from, PEM bytes)."""
-    literal = secret_value(config, "client_privkey")
+    literal = secret_value(config.client_privkey)
     if literal is not None:
         if "-----BEGIN" in literal and "\n" not in literal.strip() and "\\n" in literal:
             literal = literal.replace("\\n", "\n")  # pasted with escaped line breaks
         return "client_privkey", literal.encode()
-    raw = getattr(config, "client_privkey_file", None)
+    raw = config.client_privkey_file
     if not raw:
         _fail(
             file,

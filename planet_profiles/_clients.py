@@ -12,10 +12,20 @@ import importlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 from . import _http
+from ._config import (
+    ApiHostsConfig,
+    ClientConfig,
+    ClientSecretConfig,
+    EndpointKey,
+    OidcClientConfig,
+    PrivateKeyJwtConfig,
+    StaticApiKeyConfig,
+    secret_value,
+)
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
 from ._oauth import (
     ClientAuth,
@@ -29,18 +39,16 @@ from ._oauth import (
 )
 from ._tokens import Token
 
-__all__ = ["AuthClient", "OidcAuthClient", "client_class_for", "make_client", "secret_value"]
+__all__ = [
+    "CLIENT_AUTH_CONFIGS",
+    "ApiHostsClient",
+    "AuthClient",
+    "OidcAuthClient",
+    "client_class_for",
+    "make_client",
+]
 
 log = logging.getLogger("planet_profiles.oauth")
-
-
-def secret_value(config: Any, key: str) -> str | None:
-    """The plain value of a secret config key (a `Secret` or pydantic `SecretStr`), or None when unset."""
-    value = getattr(config, key, None)
-    if value is None:
-        return None
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter() if getter else value)
 
 
 def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dict[str, Any]:
@@ -60,12 +68,14 @@ class AuthClient:
     uses_tokens: bool = False  # credentials are tokens kept by a TokenManager (an instance may opt out)
     unattended: ClassVar[bool] = False  # can obtain a credential without a user (no login needed)
 
-    def __init__(self, config: Any, *, file: str | None = None) -> None:
+    _config: ClientConfig  # each subclass names the view it reads (`_config`'s Protocols; checked by a test)
+
+    def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         self._config = config
         self._file = file
 
     @property
-    def config(self) -> Any:
+    def config(self) -> ClientConfig:
         """The validated config (`_config.ProfileConfig`; secrets are `Secret`s, shown as `**********`)."""
         return self._config
 
@@ -76,6 +86,14 @@ class AuthClient:
 
     def static_header(self) -> str | None:
         """The `Authorization` value of clients whose credential never changes (None: no header)."""
+        return None
+
+    def allowed_api_hosts(self) -> list[str] | None:
+        """The hosts credentials may be sent to (None: any; the profile's `allowed_api_hosts`)."""
+        return None
+
+    def token_refresh_window(self) -> str | None:
+        """The profile's `token_refresh_window` (None: not set, or the type has no tokens to refresh)."""
         return None
 
     def authorization(self, token: Token) -> str:
@@ -116,10 +134,20 @@ class AuthClient:
     def logout(self, token: Token | None) -> None:
         """Invalidate `token` at the server where the type supports it (local files are the caller's)."""
 
+    def _repr_extra(self) -> str:
+        return ""
+
     def __repr__(self) -> str:
-        client_id = getattr(self._config, "client_id", None)
-        extra = f", client_id={client_id!r}" if client_id else ""
-        return f"{type(self).__name__}(client_type={self.client_type!r}{extra})"
+        return f"{type(self).__name__}(client_type={self.client_type!r}{self._repr_extra()})"
+
+
+class ApiHostsClient(AuthClient):
+    """Base of the types that send credentials to APIs, which a profile can pin (`allowed_api_hosts`)."""
+
+    _config: ApiHostsConfig
+
+    def allowed_api_hosts(self) -> list[str] | None:
+        return self._config.allowed_api_hosts
 
 
 class NoOpAuthClient(AuthClient):
@@ -129,18 +157,27 @@ class NoOpAuthClient(AuthClient):
     unattended = True
 
 
-class StaticApiKeyAuthClient(AuthClient):
+class StaticApiKeyAuthClient(ApiHostsClient):
     """`static_apikey`: `Authorization: <bearer_token_prefix> <api_key>`."""
 
     client_type = "static_apikey"
     unattended = True
+    _config: StaticApiKeyConfig
 
     def static_header(self) -> str | None:
-        prefix = getattr(self._config, "bearer_token_prefix", None) or "Bearer"
-        return f"{prefix} {secret_value(self._config, 'api_key')}"
+        prefix = self._config.bearer_token_prefix or "Bearer"
+        return f"{prefix} {secret_value(self._config.api_key)}"
 
 
-class OidcAuthClient(AuthClient):
+# The view each client authentication method reads, beyond the flow's (see `OidcAuthClient.client_auth`).
+CLIENT_AUTH_CONFIGS: dict[str, object] = {
+    "none": OidcClientConfig,
+    "client_secret": ClientSecretConfig,
+    "private_key_jwt": PrivateKeyJwtConfig,
+}
+
+
+class OidcAuthClient(ApiHostsClient):
     """Base of the `oidc_*` types: discovery, client authentication, token requests, refresh (RFC 6749 §6).
 
     Client authentication of the `_secret` types: the profile's `client_auth_method` when it names one;
@@ -155,8 +192,25 @@ class OidcAuthClient(AuthClient):
     client_auth_method: ClassVar[str] = "none"  # "none" | "client_secret" | "private_key_jwt"
     _client_auths: dict[str, ClientAuth] | None = None  # built on first use: a private key is parsed once
     _memory: ClientAuthMemory | None = None
+    _config: OidcClientConfig
 
-    def endpoint(self, key: str) -> str:
+    @property
+    def config(self) -> OidcClientConfig:
+        return self._config
+
+    def token_refresh_window(self) -> str | None:
+        return self._config.token_refresh_window
+
+    def _repr_extra(self) -> str:
+        return f", client_id={self._config.client_id!r}" if self._config.client_id else ""
+
+    def _configured_secret_method(self) -> str | None:
+        """The profile's `client_auth_method` (only the `_secret` types have the key)."""
+        if self.client_auth_method != "client_secret":
+            return None
+        return cast(ClientSecretConfig, self._config).client_auth_method
+
+    def endpoint(self, key: EndpointKey) -> str:
         """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
         return endpoint(self._config, key, file=self._file)
 
@@ -172,15 +226,15 @@ class OidcAuthClient(AuthClient):
         assert self._memory is not None
         return self._memory
 
-    def secret_method_at(self, key: str) -> str:
+    def secret_method_at(self, key: EndpointKey) -> str:
         """The shared-secret method sent to endpoint `key` when the profile names none (planet-auth's)."""
         return "client_secret_basic"
 
-    def client_auth(self, key: str = "token_endpoint") -> ClientAuth:
+    def client_auth(self, key: EndpointKey = "token_endpoint") -> ClientAuth:
         """How this client authenticates at endpoint `key` (a new JWT assertion per request)."""
         if self.client_auth_method == "client_secret":
             method = (
-                getattr(self._config, "client_auth_method", None)
+                self._configured_secret_method()
                 or self._remembered().method()
                 or self.secret_method_at(key)
             )
@@ -198,16 +252,14 @@ class OidcAuthClient(AuthClient):
         if method == "private_key_jwt":
             from ._assertion import AssertionSigner
 
-            return ClientAuth(
-                client_id,
-                "private_key_jwt",
-                signer=AssertionSigner.from_config(self._config, file=self._file),
-            )
+            signer = AssertionSigner.from_config(cast(PrivateKeyJwtConfig, self._config), file=self._file)
+            return ClientAuth(client_id, "private_key_jwt", signer=signer)
         if method == "none":
             return ClientAuth(client_id, "none")
-        return ClientAuth(client_id, method, secret_value(self._config, "client_secret"))
+        secret = cast(ClientSecretConfig, self._config).client_secret
+        return ClientAuth(client_id, method, secret_value(secret))
 
-    def post(self, key: str, form: Mapping[str, str]) -> tuple[str, _http.HttpResponse]:
+    def post(self, key: EndpointKey, form: Mapping[str, str]) -> tuple[str, _http.HttpResponse]:
         """POST `form` to endpoint `key` with this client's authentication, negotiating the shared-secret
         method once on `invalid_client` (see the class docstring). Returns the URL and the answer."""
         url = self.endpoint(key)
@@ -216,7 +268,7 @@ class OidcAuthClient(AuthClient):
         if (
             resp.status in (400, 401)
             and self.client_auth_method == "client_secret"
-            and not getattr(self._config, "client_auth_method", None)
+            and not self._configured_secret_method()
             and error_code(resp) == "invalid_client"
         ):
             other = alternative_secret_method(self._config, key, auth.method, file=self._file)
@@ -239,10 +291,10 @@ class OidcAuthClient(AuthClient):
     ) -> dict[str, str]:
         """`scope` and `audience` form fields: the arguments, else the profile's defaults."""
         form: dict[str, str] = {}
-        scopes = scopes if scopes is not None else getattr(self._config, "scopes", None)
+        scopes = scopes if scopes is not None else self._config.scopes
         if scopes:
             form["scope"] = " ".join(scopes)
-        audiences = audiences if audiences is not None else getattr(self._config, "audiences", None)
+        audiences = audiences if audiences is not None else self._config.audiences
         if audiences:
             form["audience"] = " ".join(audiences)  # as planet-auth sends it
         return form
@@ -309,7 +361,7 @@ class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
     def refresh(self, token: Token) -> Token:
         return self.grant()  # §4.4.3: no refresh token; a new grant is the refresh
 
-    def secret_method_at(self, key: str) -> str:
+    def secret_method_at(self, key: EndpointKey) -> str:
         """planet-auth posts the secret in the form for the grant itself, HTTP Basic elsewhere."""
         return "client_secret_post" if key == "token_endpoint" else "client_secret_basic"
 
@@ -347,6 +399,6 @@ def client_class_for(client_type: str) -> type[AuthClient]:
     return cls
 
 
-def make_client(config: Any, *, file: str | None = None) -> AuthClient:
+def make_client(config: ClientConfig, *, file: str | None = None) -> AuthClient:
     """The `AuthClient` for a validated config model."""
     return client_class_for(config.client_type)(config, file=file)

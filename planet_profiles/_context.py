@@ -7,7 +7,7 @@ authenticator (what requests and httpx call) together, and answers the seed API'
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._authenticator import RequestAuthenticator, make_authenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
@@ -98,7 +98,7 @@ class AuthContext:
             self._authenticator = make_authenticator(
                 header=self._client.static_header(),
                 manager=self._manager,
-                allowed_hosts=getattr(self._client.config, "allowed_api_hosts", None),
+                allowed_hosts=self._client.allowed_api_hosts(),
             )
         return self._authenticator
 
@@ -215,5 +215,5 @@ class AuthContext:
         origin = f", file={str(self._location.file)!r}" if self._location else ""
         return f"AuthContext(profile={self._profile_name!r}, client={self._client!r}{origin})"
 
-    def __getstate__(self) -> Any:
+    def __getstate__(self) -> NoReturn:
         raise TypeError("AuthContext cannot be pickled (it holds credentials)")

@@ -4,6 +4,7 @@ endpoint keys. Defined once here; every stage imports them."""
 from __future__ import annotations
 
 import os
+from typing import Literal, get_args
 
 __all__ = [
     "ENCRYPTED_FILE",
@@ -13,6 +14,7 @@ __all__ = [
     "PLAIN_FILE",
     "REDACTED",
     "SECRET_KEYS",
+    "EndpointKey",
     "is_encrypted_name",
 ]
 
@@ -43,7 +45,7 @@ SECRET_KEYS: tuple[str, ...] = (
 ENCRYPTED_REGEX = "^(" + "|".join(SECRET_KEYS) + ")$"
 """The sops `encrypted_regex` of a profile: exactly the secret keys are encrypted, reviewers read the rest."""
 
-ENDPOINT_KEYS: tuple[str, ...] = (
+EndpointKey = Literal[
     "token_endpoint",
     "authorization_endpoint",
     "device_authorization_endpoint",
@@ -51,5 +53,7 @@ ENDPOINT_KEYS: tuple[str, ...] = (
     "revocation_endpoint",
     "userinfo_endpoint",
     "jwks_endpoint",
-)
+]
 """Profile keys that override an endpoint found by OIDC discovery."""
+
+ENDPOINT_KEYS: tuple[EndpointKey, ...] = get_args(EndpointKey)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ._clients import OidcAuthClient
+from ._config import AuthCodeFlowConfig
 from ._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
@@ -96,6 +97,8 @@ class _Attempt:
 class _AuthCodeClient(OidcAuthClient):
     """The authorization code + PKCE login shared by the three `oidc_auth_code*` types."""
 
+    _config: AuthCodeFlowConfig
+
     def login(
         self,
         *,
@@ -118,8 +121,7 @@ class _AuthCodeClient(OidcAuthClient):
         from ._loopback import is_loopback_uri  # http.server: imported only for logins
 
         params = self._request_params(requested_scopes, requested_audiences, extra)
-        listen_on = self.config.local_redirect_uri or self.config.redirect_uri
-        if allow_open_browser and (is_loopback_uri(listen_on) or not allow_tty_prompt):
+        if allow_open_browser and (is_loopback_uri(self._redirect_uri(local=True)) or not allow_tty_prompt):
             return self._browser_login(params, timeout=timeout, allow_tty_prompt=allow_tty_prompt)
         if allow_tty_prompt:
             return self._tty_login(params)
@@ -129,6 +131,14 @@ class _AuthCodeClient(OidcAuthClient):
             hint="Pass `allow_open_browser=True` or `allow_tty_prompt=True`; on a machine without a browser "
             "use an `oidc_device_code` profile",
         )
+
+    def _redirect_uri(self, *, local: bool) -> str:
+        """The listener's URI (`local`: `local_redirect_uri`, else `redirect_uri`) or the one the terminal
+        prompt sends (`redirect_uri`, else `local_redirect_uri`); the schema requires one of them."""
+        local_uri, uri = self._config.local_redirect_uri, self._config.redirect_uri
+        chosen = (local_uri or uri) if local else (uri or local_uri)
+        assert chosen is not None
+        return chosen
 
     # --- the authorization request -------------------------------------------------------------------------
 
@@ -147,7 +157,7 @@ class _AuthCodeClient(OidcAuthClient):
                 file=self.file,
                 hint="These authorization request parameters are set by the login itself",
             )
-        organization = getattr(self.config, "organization", None)
+        organization = self._config.organization
         if organization:
             params.setdefault("organization", str(organization))  # Auth0 organizations
         params.update(self.scope_form(scopes, audiences))
@@ -160,7 +170,7 @@ class _AuthCodeClient(OidcAuthClient):
         query = {
             **params,
             "response_type": "code",
-            "client_id": str(self.config.client_id),
+            "client_id": str(self._config.client_id),
             "redirect_uri": redirect_uri,
             "state": attempt.state,
             "nonce": attempt.nonce,
@@ -171,14 +181,14 @@ class _AuthCodeClient(OidcAuthClient):
         return endpoint + ("&" if urlsplit(endpoint).query else "?") + urlencode(query)
 
     def _issuer(self) -> str:
-        return normalize_issuer(str(getattr(self.config, "issuer", None) or self.config.auth_server))
+        return normalize_issuer(str(self._config.issuer or self._config.auth_server))
 
     def _iss_required(self) -> bool:
         """RFC 9207 §3: the server promises `iss` in every authorization response."""
         try:
-            meta = discover(self.config, file=self.file)
+            meta = discover(self._config, file=self.file)
         except DiscoveryError:
-            if getattr(self.config, "authorization_endpoint", None):
+            if self._config.authorization_endpoint:
                 return False  # endpoints configured by hand: the server may have no discovery document
             raise
         return meta.get("authorization_response_iss_parameter_supported") is True
@@ -229,11 +239,11 @@ class _AuthCodeClient(OidcAuthClient):
     def _browser_login(self, params: Mapping[str, str], *, timeout: float, allow_tty_prompt: bool) -> Token:
         from ._loopback import CallbackListener, acknowledgement_page
 
-        uri = self.config.local_redirect_uri or self.config.redirect_uri
+        uri = self._redirect_uri(local=True)
         attempt = _Attempt()
         check = self._callback_checker(attempt, self._iss_required())
-        key = "local_redirect_uri" if self.config.local_redirect_uri else "redirect_uri"
-        page = acknowledgement_page(self.config, file=self.file)
+        key = "local_redirect_uri" if self._config.local_redirect_uri else "redirect_uri"
+        page = acknowledgement_page(self._config, file=self.file)
         with CallbackListener(uri, handle=check, page=page, key=key, file=self.file) as listener:
             redirect_uri = listener.redirect_uri
             url = self._authorize_url(params, attempt, redirect_uri)
@@ -272,7 +282,7 @@ class _AuthCodeClient(OidcAuthClient):
     # --- terminal prompt -----------------------------------------------------------------------------------
 
     def _tty_login(self, params: Mapping[str, str]) -> Token:
-        redirect_uri = self.config.redirect_uri or self.config.local_redirect_uri
+        redirect_uri = self._redirect_uri(local=False)
         attempt = _Attempt()
         check = self._callback_checker(attempt, self._iss_required())
         url = self._authorize_url(params, attempt, redirect_uri)
@@ -321,7 +331,7 @@ class _AuthCodeClient(OidcAuthClient):
             claims = None
         if not isinstance(claims, dict):
             raise AuthError("the token response holds a malformed `id_token`", file=self.file)
-        client_id = str(self.config.client_id)
+        client_id = str(self._config.client_id)
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         problem = None

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ._clients import OidcAuthClient
+from ._config import ClientConfig
 from ._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
 from ._oauth import error_from
 from ._tokens import Token, fingerprint
@@ -51,17 +52,17 @@ _MAX_PENDING = 32  # initiation times kept per client (device logins started but
 _RESTART_HINT = "Start a new device login (`planet-profiles login NAME`, or `device_login_initiate()` again)"
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
 
 
-def _nonempty_str(value: Any) -> bool:
+def _nonempty_str(value: object) -> bool:
     return isinstance(value, str) and bool(value)
 
 
-def _malformed_member(data: Any, required: tuple[str, ...]) -> str | None:
+def _malformed_member(data: object, required: tuple[str, ...]) -> str | None:
     """The first missing or malformed member of a §3.2 answer ("" when it is no object), or None."""
     if not isinstance(data, Mapping):
         return ""
@@ -72,7 +73,8 @@ def _malformed_member(data: Any, required: tuple[str, ...]) -> str | None:
     if expires_in is None or expires_in <= 0:
         return "expires_in"
     interval = data.get("interval")  # optional; 5 s when absent
-    if interval is not None and (_number(interval) is None or interval < 0):
+    seconds = _number(interval)
+    if interval is not None and (seconds is None or seconds < 0):
         return "interval"
     complete = data.get("verification_uri_complete")  # optional
     if complete is not None and not _nonempty_str(complete):
@@ -85,7 +87,7 @@ class _DeviceCodeFlow(OidcAuthClient):
 
     def __init__(
         self,
-        config: Any,
+        config: ClientConfig,
         *,
         file: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -131,7 +133,7 @@ class _DeviceCodeFlow(OidcAuthClient):
             self._initiated[fingerprint(answer["device_code"])] = started
         return answer
 
-    def _check_authorization_response(self, answer: Any, url: str) -> None:
+    def _check_authorization_response(self, answer: object, url: str) -> None:
         member = _malformed_member(answer, ("device_code", "user_code", "verification_uri"))
         if member is None:
             return

@@ -21,7 +21,8 @@ import getpass
 import logging
 from typing import Any
 
-from ._clients import OidcAuthClient, secret_value
+from ._clients import OidcAuthClient
+from ._config import ResourceOwnerFlowConfig, secret_value
 from ._errors import InvalidGrantError, LoginRequiredError
 from ._tokens import Token
 
@@ -44,11 +45,12 @@ class ResourceOwnerAuthClient(OidcAuthClient):
 
     client_type = "oidc_resource_owner"
     client_auth_method = "none"
+    _config: ResourceOwnerFlowConfig
 
     @property  # per profile: only with stored credentials
     def unattended(self) -> bool:  # type: ignore[override]
         """True when the profile holds both `username` and `password` (no user needed to log in)."""
-        return self._stored_username() is not None and secret_value(self._config, "password") is not None
+        return self._stored_username() is not None and secret_value(self._config.password) is not None
 
     def login(
         self, *, allow_open_browser: bool = True, allow_tty_prompt: bool = True, **kwargs: Any
@@ -61,7 +63,7 @@ class ResourceOwnerAuthClient(OidcAuthClient):
         password = kwargs.get("password") or None
         stored = password is None and username is not None and username == self._stored_username()
         if stored:
-            password = secret_value(self._config, "password")
+            password = secret_value(self._config.password)
             stored = password is not None
         if (username is None or password is None) and allow_tty_prompt:
             username, password = self._prompt(username)
@@ -80,7 +82,7 @@ class ResourceOwnerAuthClient(OidcAuthClient):
     def grant(self) -> Token:
         """Log in with the profile's stored `username` and `password` (a silent re-login)."""
         username = self._stored_username()
-        password = secret_value(self._config, "password")
+        password = secret_value(self._config.password)
         if username is None or password is None:
             raise LoginRequiredError(
                 f"`{self.client_type}` needs a login: the profile holds no username and password",
@@ -90,7 +92,7 @@ class ResourceOwnerAuthClient(OidcAuthClient):
         return self._password_grant(username, password, None, None, stored=True)
 
     def _stored_username(self) -> str | None:
-        value = getattr(self._config, "username", None)
+        value = self._config.username
         return str(value) if value else None
 
     def _prompt(self, username: str | None) -> tuple[str | None, str | None]:

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__, _http
-from ._clients import AuthClient, secret_value
+from ._clients import ApiHostsClient
+from ._config import ClientConfig, PlanetLegacyConfig, secret_value
 from ._errors import InvalidGrantError, LoginRequiredError, OAuthError
 from ._tokens import Token
 
@@ -60,15 +61,16 @@ def _server_message(resp: _http.HttpResponse) -> str | None:
     return message[:200] if isinstance(message, str) and message else None
 
 
-class PlanetLegacyAuthClient(AuthClient):
+class PlanetLegacyAuthClient(ApiHostsClient):
     """`planet_legacy`: e-mail/password → API key, sent as `Authorization: api-key <key>`."""
 
     client_type = "planet_legacy"
     uses_tokens = True
+    _config: PlanetLegacyConfig
 
-    def __init__(self, config: Any, *, file: str | None = None) -> None:
+    def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         super().__init__(config, file=file)
-        if secret_value(config, "api_key"):
+        if secret_value(self._config.api_key):
             self.uses_tokens = False  # a configured key: no login, no token file (planet-auth: key wins)
 
     @property
@@ -76,7 +78,7 @@ class PlanetLegacyAuthClient(AuthClient):
         return str(self._config.legacy_auth_endpoint)
 
     def static_header(self) -> str | None:
-        key = secret_value(self._config, "api_key")
+        key = secret_value(self._config.api_key)
         return f"{API_KEY_SCHEME} {key}" if key else None
 
     def authorization(self, token: Token) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import _store
 from ._builtins import builtin_config, canonical_name, default_for_client_type
 from ._clients import AuthClient, OidcAuthClient, make_client
-from ._config import parse_config
+from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
 from ._contract import SECRET_KEYS, is_encrypted_name
 from ._documents import load_profile
@@ -62,7 +62,7 @@ def _check_plaintext_secrets(file: Path, data: Mapping[str, Any], mode: int) -> 
     log.warning("%s holds plaintext secret(s) %s: encrypt them with `planet-profiles encrypt`", file, present)
 
 
-def load_config(file: Path, *, sops: Sops | None = None) -> Any:
+def load_config(file: Path, *, sops: Sops | None = None) -> ProfileConfig:
     """Read, decrypt and validate one profile file into its `ProfileConfig` (no pydantic: `_config`)."""
     return parse_config(read_document(file, sops=sops), file=str(file))
 

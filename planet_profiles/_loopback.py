@@ -22,11 +22,14 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ._errors import AuthError, StorageError
 from ._store import profile_relative_path
+
+if TYPE_CHECKING:
+    from ._config import AuthCodeFlowConfig
 
 __all__ = ["DEFAULT_ACKNOWLEDGEMENT", "CallbackListener", "acknowledgement_page", "is_loopback_uri"]
 
@@ -63,14 +66,14 @@ _PAGE_LIMIT = 1 << 20
 _CONNECTION_TIMEOUT = 10.0  # seconds an idle connection (e.g. a browser's pre-connect) may hold a thread
 
 
-def acknowledgement_page(config: Any, *, file: str | None = None) -> str:
+def acknowledgement_page(config: AuthCodeFlowConfig, *, file: str | None = None) -> str:
     """The page shown after the callback: `authorization_callback_acknowledgement` (HTML), else the file
     `authorization_callback_acknowledgement_file` (`~` expanded; relative to the profile file's directory),
     else `DEFAULT_ACKNOWLEDGEMENT`. It is shown as is: it cannot show the code."""
-    inline = getattr(config, "authorization_callback_acknowledgement", None)
+    inline = config.authorization_callback_acknowledgement
     if inline:
         return str(inline)
-    name = getattr(config, "authorization_callback_acknowledgement_file", None)
+    name = config.authorization_callback_acknowledgement_file
     if not name:
         return DEFAULT_ACKNOWLEDGEMENT
     path = profile_relative_path(str(name), file)

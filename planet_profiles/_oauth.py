@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from . import _http
@@ -31,6 +31,9 @@ from ._errors import (
 )
 from ._tokens import Token
 
+if TYPE_CHECKING:
+    from ._config import EndpointKey, IssuerConfig, OidcConfig
+
 __all__ = [
     "JWT_BEARER_ASSERTION",
     "SECRET_METHODS",
@@ -41,6 +44,7 @@ __all__ = [
     "error_from",
     "discover",
     "endpoint",
+    "endpoint_override",
     "error_code",
     "normalize_issuer",
     "parse_token",
@@ -59,14 +63,10 @@ def normalize_issuer(url: str) -> str:
     return url.rstrip("/")
 
 
-def _setting(config: Any, key: str) -> Any:
-    return getattr(config, key, None)
-
-
-def discover(config: Any, *, file: str | None = None) -> dict[str, Any]:
+def discover(config: IssuerConfig, *, file: str | None = None) -> dict[str, Any]:
     """Fetch (and cache per process) the server's OIDC metadata, checking that `issuer` matches."""
-    auth_server = str(_setting(config, "auth_server"))
-    expected = normalize_issuer(str(_setting(config, "issuer") or auth_server))
+    auth_server = str(config.auth_server)
+    expected = normalize_issuer(str(config.issuer or auth_server))
     cache_key = (auth_server, expected)
     now = time.monotonic()
     with _cache_lock:
@@ -93,7 +93,7 @@ def discover(config: Any, *, file: str | None = None) -> dict[str, Any]:
         raise DiscoveryError(
             f"discovery at {url} names issuer {issuer!r}, expected {expected!r}",
             file=file,
-            key="issuer" if _setting(config, "issuer") else "auth_server",
+            key="issuer" if config.issuer else "auth_server",
             hint="That is not the configured auth server; fix `auth_server` (or `issuer`) in the profile",
         )
     with _cache_lock:
@@ -101,9 +101,23 @@ def discover(config: Any, *, file: str | None = None) -> dict[str, Any]:
     return meta
 
 
-def endpoint(config: Any, key: str, *, file: str | None = None) -> str:
+def endpoint_override(config: OidcConfig, key: EndpointKey) -> str | None:
+    """The profile's URL for endpoint `key`, if it sets one."""
+    overrides = {
+        "token_endpoint": config.token_endpoint,
+        "authorization_endpoint": config.authorization_endpoint,
+        "device_authorization_endpoint": config.device_authorization_endpoint,
+        "introspection_endpoint": config.introspection_endpoint,
+        "revocation_endpoint": config.revocation_endpoint,
+        "userinfo_endpoint": config.userinfo_endpoint,
+        "jwks_endpoint": config.jwks_endpoint,
+    }
+    return overrides[key]
+
+
+def endpoint(config: OidcConfig, key: EndpointKey, *, file: str | None = None) -> str:
     """The URL of `key` (e.g. `token_endpoint`): the profile's override, else discovery's."""
-    override = _setting(config, key)
+    override = endpoint_override(config, key)
     if override:
         return str(override)
     meta_key = "jwks_uri" if key == "jwks_endpoint" else key
@@ -178,7 +192,7 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 def alternative_secret_method(
-    config: Any, endpoint_key: str, refused: str, *, file: str | None
+    config: OidcConfig, endpoint_key: EndpointKey, refused: str, *, file: str | None
 ) -> str | None:
     """The other shared-secret method when the server's metadata lists it for `endpoint_key`, else None.
 
@@ -316,7 +330,7 @@ def error_code(resp: _http.HttpResponse) -> str | None:
     return error if isinstance(error, str) else None
 
 
-def _seconds(value: Any, file: str | None) -> Any:
+def _seconds(value: object, file: str | None) -> object:
     """`expires_in` as a number: some servers send a string (`"3599"`); anything else unusable is an error."""
     if isinstance(value, str):
         try:

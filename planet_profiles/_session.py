@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ._atomic import ensure_private_dir
 from ._clients import AuthClient
@@ -80,13 +79,13 @@ class RefreshWindow:
         return cls(seconds=float(text[:-1]), fraction=0.5)
 
     @classmethod
-    def of(cls, config: Any, explicit: RefreshWindow | str | None = None) -> RefreshWindow:
-        """The window for a profile: `explicit` > its `token_refresh_window` > the environment > default."""
+    def of(cls, configured: str | None, explicit: RefreshWindow | str | None = None) -> RefreshWindow:
+        """The window for a profile: `explicit` > its `token_refresh_window` (`configured`) > the
+        environment > default."""
         if isinstance(explicit, RefreshWindow):
             return explicit
         if explicit is not None:
             return cls.parse(explicit, key="refresh_window")
-        configured = getattr(config, "token_refresh_window", None)
         if configured:
             return cls.parse(configured, key="token_refresh_window")
         env = os.environ.get(REFRESH_WINDOW_ENV, "").strip()
@@ -165,7 +164,7 @@ class TokenManager:
         self.client = client
         self.store = store
         self._clock = clock
-        self.refresh_window = RefreshWindow.of(client.config, refresh_window)
+        self.refresh_window = RefreshWindow.of(client.token_refresh_window(), refresh_window)
         self._lock = threading.Lock()
         self._token: Token | None = None
         self._loaded = False

@@ -22,6 +22,7 @@ from ._contract import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
 
 if TYPE_CHECKING:
+    from ._config import ClientConfig
     from ._sops import Sops
 
 __all__ = [
@@ -190,7 +191,7 @@ def token_path(name: str, *, encrypted: bool = False) -> Path:
     return user_profiles_dir() / name / ("token.sops.json" if encrypted else "token.json")
 
 
-def save_profile(name: str, config: Any, *, sops: Sops | None = None) -> Path:
+def save_profile(name: str, config: ClientConfig, *, sops: Sops | None = None) -> Path:
     """Write a config model to `~/.planet/<name>/`: `auth_client.json` when it holds no secret, else
     `auth_client.sops.json` encrypted from memory by sops (recipients from the `.sops.yaml` found from that
     directory upwards, or `SOPS_AGE_RECIPIENTS`). Returns the file written."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import _http
 from ._clients import AuthClient
+from ._config import ClientConfig, OidcConfig
 from ._errors import ConfigError, DiscoveryError, OAuthError, UnsupportedOperationError
 from ._jwks import JwksCache
 from ._jwks import invalid_token as _invalid
@@ -40,7 +41,7 @@ _ASYMMETRIC = frozenset(
 )
 
 
-def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
+def scopes_of(claims: Mapping[str, object]) -> frozenset[str]:
     """The token's scopes: `scope` (space-separated, RFC 8693 §4.2 / RFC 9068 §2.2.3) or `scp` (a list)."""
     value = claims.get("scope", claims.get("scp"))
     if isinstance(value, str):
@@ -50,7 +51,7 @@ def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-def _number(claims: Mapping[str, Any], name: str, *, required: bool, file: str | None) -> float | None:
+def _number(claims: Mapping[str, object], name: str, *, required: bool, file: str | None) -> float | None:
     value = claims.get(name)
     if value is None and not required:
         return None
@@ -200,7 +201,7 @@ class TokenValidator:
             self._check_scopes(claims, frozenset(required_scopes))
         return claims
 
-    def _check_claims(self, claims: Mapping[str, Any]) -> None:
+    def _check_claims(self, claims: Mapping[str, object]) -> None:
         iss = claims.get("iss")
         if not isinstance(iss, str) or normalize_issuer(iss) != self.issuer:
             raise _invalid(f"token issuer is not {self.issuer!r}", "wrong issuer", file=self._file)
@@ -215,7 +216,7 @@ class TokenValidator:
         if iat is not None and iat > now + leeway:  # §4.1.6: issued in the future
             raise _invalid("token was issued in the future (`iat`)", "bad iat", file=file)
 
-    def _check_scopes(self, claims: Mapping[str, Any], required: frozenset[str]) -> None:
+    def _check_scopes(self, claims: Mapping[str, object], required: frozenset[str]) -> None:
         if required and not (scopes_of(claims) & required):
             raise OAuthError(
                 f"token has none of the required scopes {sorted(required)}",
@@ -274,11 +275,15 @@ class OidcClientValidatorAuthClient(AuthClient):
     """`oidc_client_validator`: a service's profile that validates incoming tokens; it cannot log in."""
 
     client_type = "oidc_client_validator"
+    _config: OidcConfig
 
-    def __init__(self, config: Any, *, file: str | None = None) -> None:
+    def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         super().__init__(config, file=file)
         self._validator: TokenValidator | None = None
         self._lock = threading.Lock()
+
+    def _repr_extra(self) -> str:
+        return f", client_id={self._config.client_id!r}" if self._config.client_id else ""
 
     def validator(self) -> TokenValidator:
         """The `TokenValidator` of this profile (built once; its key cache lives as long as the client)."""
