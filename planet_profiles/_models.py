@@ -508,6 +508,8 @@ def _message(model: type[ClientConfigBase], error: Any) -> str:
         return v.msg_pattern(parts, error["ctx"]["pattern"])
     if kind in ("string_too_short", "too_short"):
         return v.msg_empty(parts, value)
+    if kind == "string_unicode":
+        return v.msg_not_unicode(parts)
     if kind == "literal_error" and field is not None:
         return v.msg_choice(parts, _literal_values(field.annotation))
     return v.msg_invalid(parts, kind)

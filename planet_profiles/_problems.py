@@ -167,6 +167,21 @@ def msg_invalid(parts: Sequence[str | int], kind: str) -> str:
     return f"`{label(parts)}` is not valid ({kind})"
 
 
+def msg_not_unicode(parts: Sequence[str | int]) -> str:
+    return f"`{label(parts)}` is not valid Unicode text (a lone surrogate escape such as `\\ud800`)"
+
+
+def is_unicode(text: str) -> bool:
+    """False for a string JSON can hold but UTF-8 cannot encode: one with a lone surrogate (`"\\ud800"`)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def msg_unknown_client_type(value: Any, client_types: Sequence[str]) -> str:
     valid = "valid types: " + ", ".join(client_types)
     if not isinstance(value, str):

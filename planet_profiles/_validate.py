@@ -30,11 +30,13 @@ from planet_profiles._errors import Problem
 from planet_profiles._problems import (
     KeyRule,
     describe,
+    is_unicode,
     msg_choice,
     msg_empty,
     msg_invalid,
     msg_key_rule,
     msg_missing,
+    msg_not_unicode,
     msg_pattern,
     msg_unknown_client_type,
     msg_unknown_key,
@@ -114,10 +116,36 @@ def type_problems(doc: Mapping[str, Any], file: str, skip: Collection[str] = ())
     if not is_client_type(client_type):
         return [Problem(file, "/client_type", msg_unknown_client_type(client_type, client_types()))]
     spec = type_schema(client_type)
-    problems = [p for p in _schema_problems(spec, doc, file) if p.pointer.split("/")[1] not in skip]
+    broken = _non_unicode_problems(doc, spec.schema["properties"], file)
+    reported = {p.pointer for p in broken}  # a string that is no text has no other problem worth telling
+    problems = broken + [
+        p
+        for p in _schema_problems(spec, doc, file)
+        if p.pointer.split("/")[1] not in skip and p.pointer not in reported
+    ]
     if "allowed_issuer_hosts" in spec.schema["properties"]:
         problems += (Problem(file, ptr, msg) for ptr, msg in pinned_host_problems(doc))
     return problems
+
+
+def _non_unicode_problems(doc: Mapping[str, Any], known: Mapping[str, Any], file: str) -> list[Problem]:
+    """Values of `type: string` keys (and items of arrays of strings) that UTF-8 cannot encode: pydantic
+    refuses those (`string_unicode`) before any other check. Enums and `const`s refuse them by themselves."""
+    found = []
+    for key, value in doc.items():
+        schema = known.get(key, {})
+        if schema.get("type") == "string":
+            candidates: list[tuple[list[str | int], Any]] = [([key], value)]
+        elif isinstance(value, list) and schema.get("items", {}).get("type") == "string":
+            candidates = [([key, index], item) for index, item in enumerate(value)]
+        else:
+            continue
+        found += (
+            Problem(file, pointer(parts), msg_not_unicode(parts))
+            for parts, item in candidates
+            if isinstance(item, str) and not is_unicode(item)
+        )
+    return found
 
 
 def _schema_problems(spec: TypeSchema, doc: Mapping[str, Any], file: str) -> Iterator[Problem]:

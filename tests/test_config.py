@@ -81,6 +81,32 @@ def test_any_document_same_acceptance_and_problems(doc: Any) -> None:
     assert outcome(parse_config, doc) == outcome(parse_model, doc)
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"$schema": "\ud800"},  # hypothesis found this one: pydantic refused it, the checker did not
+        {"scopes": ["openid", "x\udc00"]},
+        {"auth_server": "https://\ud800.example.com"},  # also fails the URL pattern: reported once
+    ],
+)
+def test_lone_surrogates_are_refused_alike(extra: dict[str, Any]) -> None:
+    """A JSON string may hold a lone surrogate escape that UTF-8 cannot encode: refused by both paths with
+    the same problem, once per value."""
+    doc = {
+        "client_type": "oidc_auth_code",
+        "auth_server": "https://login.example.com",
+        "client_id": "app",
+        "local_redirect_uri": "http://127.0.0.1/callback",
+        **extra,
+    }
+    fast = outcome(parse_config, doc)
+    assert fast == outcome(parse_model, doc) and fast[0] is None
+    label = next(iter(extra)) + ("[1]" if "scopes" in extra else "")
+    assert [message for _, message in fast[1]] == [
+        f"`{label}` is not valid Unicode text (a lone surrogate escape such as `\\ud800`)"
+    ]
+
+
 @pytest.mark.parametrize("client_type", CLIENT_TYPES)
 def test_minimal_documents(client_type: str) -> None:
     assert_same_config(minimal(client_type))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 import time
@@ -314,7 +315,14 @@ def invalid_case(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     return doc, "/" + key
 
 
-CROSS_CHECK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The same examples every run, so CI is reproducible; `HYPOTHESIS_PROFILE=soak` explores 20x more, at random.
+_SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
+CROSS_CHECK = settings(
+    max_examples=3000 if _SOAK else 150,
+    deadline=None,
+    derandomize=not _SOAK,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @CROSS_CHECK
