@@ -131,7 +131,7 @@ def type_problems(doc: Mapping[str, Any], file: str, skip: Collection[str] = ())
 def _non_unicode_problems(doc: Mapping[str, Any], known: Mapping[str, Any], file: str) -> list[Problem]:
     """Values of `type: string` keys (and items of arrays of strings) that UTF-8 cannot encode: pydantic
     refuses those (`string_unicode`) before any other check. Enums and `const`s refuse them by themselves."""
-    found = []
+    found: list[Problem] = []
     for key, value in doc.items():
         schema = known.get(key, {})
         if schema.get("type") == "string":
