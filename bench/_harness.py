@@ -43,10 +43,13 @@ class Lib:
         return self.python.parent
 
 
+OURS_VENV = ROOT / ".venv-bench"  # the wheel, as users install it (`make bench` creates it)
+
+
 def ours(src: Path | None = None) -> Lib:
-    python = ROOT / ".venv" / "bin" / "python"
+    python = OURS_VENV / "bin" / "python"
     if not python.exists():
-        sys.exit(f"{python} is missing: run `make install` first")
+        sys.exit(f"{python} is missing: run `make bench` (it installs the wheel there)")
     return Lib("ours", "planet-profiles", python, str(src) if src else None)
 
 

@@ -1,6 +1,9 @@
 """Stage "authenticate requests": one object usable as `auth=` with requests, `httpx.Client` and
 `httpx.AsyncClient`.
 
+httpx is never imported here: once the program has imported httpx, `for_loaded_transports` turns the
+authenticator into its `httpx.Auth` subclass (`_authenticator_httpx`), so httpx calls its own flows.
+
 The per-request path is a clock comparison and a header assignment. When the token is due, the sync
 paths refresh under the manager's thread lock; the async path takes an `asyncio.Lock` and runs the
 blocking refresh in a worker thread, so the event loop is never blocked (STYLE: httpx `async_auth_flow`).
@@ -9,8 +12,8 @@ The bearer token goes only into the `Authorization` header (SECURITY TOK-01).
 
 from __future__ import annotations
 
-import functools
 import logging
+import sys
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
@@ -22,7 +25,7 @@ from ._session import TokenManager, refresh_at
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["RequestAuthenticator", "make_authenticator"]
+__all__ = ["RequestAuthenticator", "for_loaded_transports", "make_authenticator"]
 
 log = logging.getLogger("planet_profiles.authenticator")
 
@@ -89,9 +92,10 @@ class RequestAuthenticator:
         log.debug("not sending credentials to %s: not in allowed_api_hosts", host)
         return False
 
-    # requests: `auth` is any callable taking and returning the PreparedRequest.
+    # requests: `auth` is any callable taking and returning the PreparedRequest. (httpx calls it too, for an
+    # authenticator made before httpx was imported: then only the header is set, see `for_loaded_transports`.)
     def __call__(self, request: Any) -> Any:
-        if self._hosts is not None and not self._allowed(urlsplit(request.url).hostname):
+        if self._hosts is not None and not self._allowed(urlsplit(str(request.url)).hostname):
             return request
         due, header = self._state
         if self._clock() >= due:
@@ -101,7 +105,10 @@ class RequestAuthenticator:
             if self._manager is not None:
                 # `PreparedRequest.hooks` always has a "response" list; `register_hook` would check the
                 # event name and `isinstance(hook, Callable)` again on every request.
-                request.hooks["response"].append(self._on_response)
+                try:
+                    request.hooks["response"].append(self._on_response)
+                except AttributeError:  # an httpx.Request, through httpx's FunctionAuth: no response hooks
+                    pass
         return request
 
     def _requests_on_response(self, response: Any, **send_kwargs: Any) -> Any:
@@ -193,15 +200,20 @@ def _carried(response: Any, header: str | None) -> bool:
     return header is not None and response.request.headers.get("Authorization") == header
 
 
-@functools.lru_cache(maxsize=1)
-def _bound_class() -> type[RequestAuthenticator]:
-    """`RequestAuthenticator` also deriving from `httpx.Auth` when httpx is installed (httpx checks
-    `isinstance(auth, httpx.Auth)` before it calls `sync_auth_flow` / `async_auth_flow`)."""
-    try:
-        import httpx
-    except ImportError:
-        return RequestAuthenticator
-    return type("RequestAuthenticator", (RequestAuthenticator, httpx.Auth), {"__module__": __name__})
+def for_loaded_transports(auth: RequestAuthenticator) -> RequestAuthenticator:
+    """`auth`, made an `httpx.Auth` (`_authenticator_httpx.HttpxRequestAuthenticator`) if the program has
+    imported httpx: httpx calls `sync_auth_flow` / `async_auth_flow` only on an `httpx.Auth`.
+
+    The object itself changes class, once, so every reference to it (and its token state) stays valid; a
+    program that never imports httpx never loads it. An authenticator obtained before httpx was imported and
+    handed to httpx without asking again (`ctx.request_authenticator()`) is called as a plain function: the
+    header is set, without the 401 retry or the non-blocking async refresh.
+    """
+    if type(auth) is RequestAuthenticator and "httpx" in sys.modules:
+        from ._authenticator_httpx import HttpxRequestAuthenticator
+
+        auth.__class__ = HttpxRequestAuthenticator
+    return auth
 
 
 def make_authenticator(
@@ -210,4 +222,6 @@ def make_authenticator(
     manager: TokenManager | None = None,
     allowed_hosts: Iterable[str] | None = None,
 ) -> RequestAuthenticator:
-    return _bound_class()(header=header, manager=manager, allowed_hosts=allowed_hosts)
+    return for_loaded_transports(
+        RequestAuthenticator(header=header, manager=manager, allowed_hosts=allowed_hosts)
+    )

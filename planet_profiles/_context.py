@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._authenticator import RequestAuthenticator, make_authenticator
+from ._authenticator import RequestAuthenticator, for_loaded_transports, make_authenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
 from ._tokens import Token, fingerprint
 
@@ -100,7 +100,8 @@ class AuthContext:
                 manager=self._manager,
                 allowed_hosts=self._client.allowed_api_hosts(),
             )
-        return self._authenticator
+            return self._authenticator
+        return for_loaded_transports(self._authenticator)  # httpx may have been imported since
 
     def request_authenticator_is_ready(self) -> bool:
         """True when requests can be authenticated now or without a user (no network call is made)."""

@@ -20,7 +20,6 @@ Importing this module is cheap: pydantic is imported only when schemas are gener
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -189,6 +188,8 @@ def schema_drift(directory: str | Path | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse  # here, not at the top: the loader imports this module on every cold start
+
     parser = argparse.ArgumentParser(
         prog="python -m planet_profiles._schema", description=__doc__.splitlines()[0]
     )

@@ -120,34 +120,29 @@ def still_valid(token: Token, now: float) -> bool:
 
 @contextlib.contextmanager
 def file_lock(token_file: Path | None, *, timeout: float = _LOCK_TIMEOUT) -> Iterator[None]:
-    """An exclusive lock on `<token file>.lock` (POSIX `flock`), held while one process renews a token."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        fcntl = None  # type: ignore[assignment]
-    if token_file is None or fcntl is None:
+    """An exclusive lock on `<token file>.lock` (0600, in the token file's 0700 directory), held while one
+    process renews a token: `filelock` (`flock` on POSIX, `msvcrt.locking` on Windows), imported here, only
+    when a renewal needs it. Waiting longer than `timeout` is a `StorageError`."""
+    if token_file is None:
         yield
         return
+    from filelock import FileLock, Timeout
+
     lock_path = token_file.with_name(token_file.name + ".lock")
     ensure_private_dir(lock_path.parent)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    lock = FileLock(lock_path, timeout=timeout, mode=0o600)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StorageError(
-                        f"another process has held the token lock for over {timeout:.0f} s",
-                        file=str(lock_path),
-                        hint="Stop the stuck process, or delete the lock file if no process uses the profile",
-                    ) from None
-                time.sleep(0.02)
+        lock.acquire(poll_interval=0.02)
+    except Timeout:
+        raise StorageError(
+            f"another process has held the token lock for over {timeout:.0f} s",
+            file=str(lock_path),
+            hint="Stop the stuck process, or delete the lock file if no process uses the profile",
+        ) from None
+    try:
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        lock.release()
 
 
 class TokenManager:

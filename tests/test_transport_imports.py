@@ -1,0 +1,121 @@
+"""httpx (and the refresh lock's `filelock`) are imported only by programs that need them.
+
+Each case runs in a fresh interpreter, with a profile on disk (`~/.planet/NAME/`, a valid saved token, an
+issuer that is never contacted): a requests-only program gets its header without httpx or filelock in
+`sys.modules`; a program that imports httpx after it asked for the authenticator gets an `httpx.Auth` the next
+time it asks (the same object), and an authenticator handed to httpx without asking again still sets the
+header.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PROFILE = "imports"
+ACCESS_TOKEN = "saved-access-token-" + "a" * 30
+
+
+@pytest.fixture
+def saved_profile(hermetic_env: Path) -> Path:
+    directory = hermetic_env / ".planet" / PROFILE
+    directory.mkdir(parents=True, mode=0o700)
+    config = {
+        "client_type": "oidc_auth_code",
+        "auth_server": "http://127.0.0.1:9",
+        "client_id": "native-public",
+        "scopes": ["openid", "offline_access"],
+        "local_redirect_uri": "http://127.0.0.1:8080/callback",
+    }
+    now = int(time.time())
+    token = {
+        "token_type": "Bearer",
+        "access_token": ACCESS_TOKEN,
+        "refresh_token": "saved-refresh-token",
+        "expires_in": 36000,
+        "_iat": now,
+        "_exp": now + 36000,
+    }
+    for name, data in (("auth_client.json", config), ("token.json", token)):
+        (directory / name).write_text(json.dumps(data))
+        (directory / name).chmod(0o600)
+    return directory
+
+
+def _run(code: str) -> dict[str, object]:
+    """Run `code` in a fresh interpreter from a neutral directory; it prints one JSON line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=os.environ["HOME"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+_OPEN = (
+    "import json, sys, planet_auth_utils, requests\n"
+    "ctx = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context(\n"
+    f"    auth_profile_opt={PROFILE!r})\n"
+    "auth = ctx.request_authenticator()\n"
+)
+
+
+def test_a_requests_only_program_never_imports_httpx(saved_profile: Path) -> None:
+    out = _run(
+        _OPEN + "prepared = auth(requests.Request('GET', 'https://api.example.com/x').prepare())\n"
+        "print(json.dumps({'header': prepared.headers['Authorization'],\n"
+        "    'loaded': sorted(m for m in ('httpx', 'filelock', 'anyio') if m in sys.modules)}))"
+    )
+    assert out == {"header": f"Bearer {ACCESS_TOKEN}", "loaded": []}
+
+
+def test_httpx_imported_later_gets_an_httpx_auth(saved_profile: Path) -> None:
+    out = _run(
+        _OPEN + "before = 'httpx' in sys.modules\n"
+        "import httpx\n"
+        "held_is_plain = not isinstance(auth, httpx.Auth)\n"
+        "again = ctx.request_authenticator()\n"
+        "seen = []\n"
+        "def answer(request):\n"
+        "    seen.append(request.headers.get('Authorization'))\n"
+        "    return httpx.Response(200)\n"
+        "with httpx.Client(auth=again, transport=httpx.MockTransport(answer)) as client:\n"
+        "    client.get('https://api.example.com/x')\n"
+        "print(json.dumps({'before': before, 'held_is_plain': held_is_plain, 'same': again is auth,\n"
+        "    'httpx_auth': isinstance(auth, httpx.Auth), 'seen': seen}))"
+    )
+    assert out == {
+        "before": False,
+        "held_is_plain": True,
+        "same": True,
+        "httpx_auth": True,
+        "seen": [f"Bearer {ACCESS_TOKEN}"],
+    }
+
+
+def test_an_authenticator_made_before_httpx_still_sets_the_header(saved_profile: Path) -> None:
+    """Handed to httpx without asking the context again, it is a plain callable to httpx (`FunctionAuth`):
+    the header is set, with no 401 retry (documented in `_authenticator.for_loaded_transports`)."""
+    out = _run(
+        _OPEN + "import httpx\n"
+        "seen = []\n"
+        "def answer(request):\n"
+        "    seen.append(request.headers.get('Authorization'))\n"
+        "    return httpx.Response(200)\n"
+        "with httpx.Client(auth=auth, transport=httpx.MockTransport(answer)) as client:\n"
+        "    status = client.get('https://api.example.com/x').status_code\n"
+        "print(json.dumps({'status': status, 'seen': seen, 'httpx_auth': isinstance(auth, httpx.Auth)}))"
+    )
+    assert out == {"status": 200, "seen": [f"Bearer {ACCESS_TOKEN}"], "httpx_auth": False}
