@@ -46,10 +46,11 @@ class Lib:
 OURS_VENV = ROOT / ".venv-bench"  # the wheel, as users install it (`make bench` creates it)
 
 
-def ours(src: Path | None = None) -> Lib:
-    python = OURS_VENV / "bin" / "python"
+def ours(src: Path | None = None, *, venv: Path = OURS_VENV) -> Lib:
+    """planet-profiles from the wheel in `venv` (`.venv-bench`, or `.venv-wheel`, which `make test` makes)."""
+    python = venv / "bin" / "python"
     if not python.exists():
-        sys.exit(f"{python} is missing: run `make bench` (it installs the wheel there)")
+        sys.exit(f"{python} is missing: run `make bench` / `make test` (they install the wheel there)")
     return Lib("ours", "planet-profiles", python, str(src) if src else None)
 
 

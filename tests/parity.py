@@ -30,8 +30,9 @@ __all__ = ["DIFFERENCES", "Lib", "Workspace", "check_against_docs", "documented"
 
 
 def parity_workspace() -> Iterator[Workspace]:
-    """A bench workspace with both libraries (planet-auth's venv is created if missing)."""
-    with workspace({"ours": ours(), "pa": planet_auth()}) as ws:
+    """A bench workspace with both libraries: ours from the wheel (`.venv-wheel`, made by `make test`), and
+    planet-auth's (its venv is created if missing)."""
+    with workspace({"ours": ours(venv=REPO / ".venv-wheel"), "pa": planet_auth()}) as ws:
         yield ws
 
 
