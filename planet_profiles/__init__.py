@@ -24,16 +24,16 @@ _WHERE: dict[str, str] = {
     "ExpiredTokenError": _ERRORS,
     "InvalidGrantError": _ERRORS,
     "LoginRequiredError": _ERRORS,
-    "MultiIssuerValidator": "planet_profiles._validator",
+    "MultiIssuerValidator": "planet_profiles._token_validation",
     "OAuthError": _ERRORS,
     "Problem": _ERRORS,
     "ProfileError": _ERRORS,
-    "ProfileLocation": "planet_profiles._store",
+    "ProfileLocation": "planet_profiles._locations",
     "ProfileNameError": _ERRORS,
     "ProfileNotFoundError": _ERRORS,
     "RequestAuthenticator": "planet_profiles._authenticator",
-    "ENCRYPTED_REGEX": "planet_profiles._contract",
-    "SECRET_KEYS": "planet_profiles._contract",
+    "ENCRYPTED_REGEX": "planet_profiles._names",
+    "SECRET_KEYS": "planet_profiles._names",
     "Sops": "planet_profiles._sops",
     "SopsError": _ERRORS,
     "SopsFileMissingError": _ERRORS,
@@ -46,18 +46,18 @@ _WHERE: dict[str, str] = {
     "StorageError": _ERRORS,
     "Token": "planet_profiles._tokens",
     "TokenFileError": _ERRORS,
-    "TokenValidator": "planet_profiles._validator",
+    "TokenValidator": "planet_profiles._token_validation",
     "TransportError": _ERRORS,
     "UnsupportedOperationError": _ERRORS,
-    "find_profile": "planet_profiles._store",
+    "find_profile": "planet_profiles._locations",
     "from_config": "planet_profiles._loader",
-    "list_profiles": "planet_profiles._store",
+    "list_profiles": "planet_profiles._locations",
     "load_config": "planet_profiles._loader",
     "open_profile": "planet_profiles._loader",
     "parse_config": "planet_profiles._models",
     "planet_sdk_auth": "planet_profiles._planet_sdk",
-    "explain_selection": "planet_profiles._sources",
-    "resolve_source": "planet_profiles._sources",
+    "explain_selection": "planet_profiles._selection",
+    "resolve_source": "planet_profiles._selection",
     "validate_document": "planet_profiles._validate",
     "validate_file": "planet_profiles._validate",
 }
@@ -129,7 +129,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._authenticator import RequestAuthenticator
     from ._clients import AuthClient
     from ._context import AuthContext
-    from ._contract import ENCRYPTED_REGEX, SECRET_KEYS
     from ._errors import (
         AccessDeniedError,
         AuthError,
@@ -157,11 +156,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnsupportedOperationError,
     )
     from ._loader import from_config, load_config, open_profile
+    from ._locations import ProfileLocation, find_profile, list_profiles
     from ._models import CLIENT_TYPES, parse_config
+    from ._names import ENCRYPTED_REGEX, SECRET_KEYS
     from ._planet_sdk import planet_sdk_auth
+    from ._selection import explain_selection, resolve_source
     from ._sops import Sops
-    from ._sources import explain_selection, resolve_source
-    from ._store import ProfileLocation, find_profile, list_profiles
+    from ._token_validation import MultiIssuerValidator, TokenValidator
     from ._tokens import Token
     from ._validate import validate_document, validate_file
-    from ._validator import MultiIssuerValidator, TokenValidator

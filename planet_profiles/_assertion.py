@@ -38,7 +38,7 @@ from typing import Any, NoReturn
 
 from ._config import PrivateKeyJwtConfig, secret_value
 from ._errors import ConfigError, Problem
-from ._store import profile_relative_path
+from ._locations import profile_relative_path
 
 __all__ = ["ALLOWED_ALGS", "AssertionSigner"]
 

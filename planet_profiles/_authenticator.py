@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._session import TokenManager, refresh_at
+from ._token_manager import TokenManager, refresh_at
 
 if TYPE_CHECKING:
     import asyncio

@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from planet_profiles._contract import ENDPOINT_KEYS, REDACTED, EndpointKey
 from planet_profiles._errors import ConfigError, Problem
+from planet_profiles._names import ENDPOINT_KEYS, REDACTED, EndpointKey
 from planet_profiles._problems import KeyRule, describe, sort_problems
 from planet_profiles._validate import type_problems, type_schema
 

@@ -15,9 +15,9 @@ from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
     from ._clients import AuthClient, OidcAuthClient
-    from ._session import TokenManager
-    from ._sources import Source
-    from ._store import ProfileLocation
+    from ._locations import ProfileLocation
+    from ._selection import Source
+    from ._token_manager import TokenManager
 
 __all__ = ["AuthContext", "Credential"]
 

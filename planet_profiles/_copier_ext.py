@@ -42,9 +42,9 @@ from jinja2 import Environment, Undefined, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
-from planet_profiles._contract import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
 from planet_profiles._documents import parse_json
 from planet_profiles._errors import ProfileError, ProfileNameError, SopsNoKeyError
+from planet_profiles._names import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
 from planet_profiles._problems import PINNED_URL_KEYS, KeyRule
 from planet_profiles._sops import Sops
 from planet_profiles._validate import client_types, type_schema, validate_document
@@ -192,7 +192,7 @@ def _is_str_list(value: Any) -> bool:
 
 
 def _name_problem(value: Any) -> str:
-    from planet_profiles._store import check_profile_name
+    from planet_profiles._locations import check_profile_name
 
     try:
         if check_profile_name(value, source="profile_name") != value:  # a new directory: lower case only

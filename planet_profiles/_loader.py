@@ -12,17 +12,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _store
+from . import _locations
 from ._builtins import builtin_config, canonical_name, default_for_client_type
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
-from ._contract import SECRET_KEYS, is_encrypted_name
 from ._documents import load_profile
 from ._errors import ProfileError, ProfileNotFoundError, StorageError
+from ._names import SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
-from ._session import TokenManager
-from ._sources import ENV_CLIENT_ID, Source, resolve_source
+from ._selection import ENV_CLIENT_ID, Source, resolve_source
+from ._token_manager import TokenManager
 from ._tokens import Token, TokenStore, token_store
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def open_profile(
     use_configfile: bool = True,
     sops: Sops | None = None,
 ) -> AuthContext:
-    """Select the credentials source (`_sources.resolve_source`: argument > environment > `~/.planet.json`
+    """Select the credentials source (`_selection.resolve_source`: argument > environment > `~/.planet.json`
     > built-in default), load it and wrap it in an `AuthContext`."""
     source = resolve_source(
         name,
@@ -112,7 +112,7 @@ def open_profile(
     name = source.profile
     location = None
     try:
-        location = _store.find_profile(name, source=source.origin)
+        location = _locations.find_profile(name, source=source.origin)
     except ProfileNotFoundError:
         builtin = builtin_config(name)
         if builtin is None:
@@ -154,11 +154,11 @@ def from_config(
 ) -> AuthContext:
     """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`, the name in
     lower case, as planet-auth does; `profile_name()` says it as given)."""
-    _store.check_profile_name(profile_name, source="profile_name")
+    _locations.check_profile_name(profile_name, source="profile_name")
     label = f"<in-memory profile {profile_name}>"
     config = parse_config(client_config, file=label)
     if save_profile_config:
-        _store.save_profile(profile_name, config, sops=sops)
+        _locations.save_profile(profile_name, config, sops=sops)
     client = make_client(config, file=label)
     manager = None
     if client.uses_tokens:

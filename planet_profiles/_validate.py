@@ -24,9 +24,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
-from planet_profiles._contract import is_encrypted_name
 from planet_profiles._documents import read_profile
 from planet_profiles._errors import Problem
+from planet_profiles._names import is_encrypted_name
 from planet_profiles._problems import (
     KeyRule,
     describe,

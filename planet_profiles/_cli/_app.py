@@ -174,7 +174,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 def _complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    from planet_profiles._store import list_profiles
+    from planet_profiles._locations import list_profiles
 
     try:
         names = [location.name for location in list_profiles()]

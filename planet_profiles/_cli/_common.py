@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from planet_profiles._errors import ProfileError, ProfileNotFoundError
 
 if TYPE_CHECKING:
-    from planet_profiles._sources import Source
-    from planet_profiles._store import ProfileLocation
+    from planet_profiles._locations import ProfileLocation
+    from planet_profiles._selection import Source
 
 __all__ = [
     "Target",
@@ -89,8 +89,8 @@ def resolve_target(name: str | None) -> Target:
     """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None; a missing profile is
     an error unless it is built in."""
     from planet_profiles._builtins import builtin_config
-    from planet_profiles._sources import resolve_source
-    from planet_profiles._store import find_profile
+    from planet_profiles._locations import find_profile
+    from planet_profiles._selection import resolve_source
 
     source = resolve_source(name)
     if source.kind != "profile":
@@ -159,7 +159,7 @@ class TokenState:
 
 def read_token_state(path: Path | None, *, now: float | None = None) -> TokenState:
     """The state of the token file `path` (plain or sops-encrypted), without decrypting it."""
-    from planet_profiles._session import still_valid
+    from planet_profiles._token_manager import still_valid
     from planet_profiles._tokens import Token, read_token_data
 
     if path is None:

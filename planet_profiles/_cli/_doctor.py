@@ -64,7 +64,7 @@ class _Walk:
         return f"{location.file} ({location.origin})"
 
     def step_schema(self) -> str:
-        from planet_profiles._contract import SECRET_KEYS
+        from planet_profiles._names import SECRET_KEYS
         from planet_profiles._validate import validate_document, validate_file
 
         assert self.target is not None

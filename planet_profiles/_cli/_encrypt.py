@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from planet_profiles._contract import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 from planet_profiles._errors import ProfileError, SopsError, SopsNoKeyError
+from planet_profiles._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 
 from ._app import CliError, cli
 from ._common import find_files, read_raw

@@ -111,7 +111,7 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     secrets in with `encrypt`. The templates come from `planet-profiles templates --git`, so
     `copier update --trust` can change the result later.
     """
-    from planet_profiles._store import user_profiles_dir
+    from planet_profiles._locations import user_profiles_dir
     from planet_profiles._templates import home_relative, versioned_copy
 
     template = "profile-repo" if repo else "profile"

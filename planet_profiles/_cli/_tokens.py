@@ -23,9 +23,9 @@ def _cached_access_token(name: str | None) -> str | None:
     """The profile's cached access token if it is not due for renewal, else None (then the caller loads
     the profile and lets its `TokenManager` renew). Same freshness rule as `TokenManager.token()`."""
     from planet_profiles._errors import ProfileNotFoundError
-    from planet_profiles._session import refresh_at
-    from planet_profiles._sources import resolve_source
-    from planet_profiles._store import find_profile
+    from planet_profiles._locations import find_profile
+    from planet_profiles._selection import resolve_source
+    from planet_profiles._token_manager import refresh_at
     from planet_profiles._tokens import token_store
 
     if name is None:  # the selection; an explicit name skips it (it may load built-in providers)
@@ -100,7 +100,7 @@ def login(name: str | None, no_browser: bool, device: bool, scopes: tuple[str, .
     ctx = open_profile(name)
     kwargs: dict[str, Any] = {"requested_scopes": list(scopes)} if scopes else {}
     if device:
-        from planet_profiles._flow_device import _open_browser, show_device_prompt
+        from planet_profiles._flows.device import _open_browser, show_device_prompt
 
         info = ctx.device_login_initiate(**kwargs)
         show_device_prompt(info, stream=sys.stderr)

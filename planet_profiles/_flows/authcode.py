@@ -4,9 +4,9 @@
 (SEC-02), the user's browser at the authorization endpoint, then the code exchanged at the token endpoint
 with the same `redirect_uri` (SEC-05). Two ways to get the code back:
 
-- `allow_open_browser`: a one-shot loopback listener (`_loopback.CallbackListener`) on `local_redirect_uri`
-  (else `redirect_uri`), and `webbrowser.open` (so `BROWSER` is honoured). If no browser can be started,
-  the login falls back to the prompt when `allow_tty_prompt` is set.
+- `allow_open_browser`: a one-shot loopback listener (`loopback.CallbackListener`) on
+  `local_redirect_uri` (else `redirect_uri`), and `webbrowser.open` (so `BROWSER` is honoured). If no
+  browser can be started, the login falls back to the prompt when `allow_tty_prompt` is set.
 - `allow_tty_prompt`: the authorization URL (for `redirect_uri`, else `local_redirect_uri`) is printed to
   stderr and the user pastes the redirected URL (its `state` is checked) or the bare code (then PKCE alone
   binds the code to this attempt).
@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ._clients import OidcAuthClient
-from ._config import AuthCodeFlowConfig
-from ._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
-from ._oauth import discover, normalize_issuer
-from ._tokens import Token
+from .._clients import OidcAuthClient
+from .._config import AuthCodeFlowConfig
+from .._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
+from .._oauth import discover, normalize_issuer
+from .._tokens import Token
 
 if TYPE_CHECKING:
-    from ._loopback import CallbackListener
+    from .loopback import CallbackListener
 
 __all__ = [
     "AuthCodeAuthClient",
@@ -118,7 +118,7 @@ class _AuthCodeClient(OidcAuthClient):
         authorization request parameters (never PKCE, state, nonce, client_id or redirect_uri); `timeout`
         bounds the wait for the browser's redirect, in seconds.
         """
-        from ._loopback import is_loopback_uri  # http.server: imported only for logins
+        from .loopback import is_loopback_uri  # http.server: imported only for logins
 
         params = self._request_params(requested_scopes, requested_audiences, extra)
         if allow_open_browser and (is_loopback_uri(self._redirect_uri(local=True)) or not allow_tty_prompt):
@@ -237,7 +237,7 @@ class _AuthCodeClient(OidcAuthClient):
     # --- browser + loopback listener -----------------------------------------------------------------------
 
     def _browser_login(self, params: Mapping[str, str], *, timeout: float, allow_tty_prompt: bool) -> Token:
-        from ._loopback import CallbackListener, acknowledgement_page
+        from .loopback import CallbackListener, acknowledgement_page
 
         uri = self._redirect_uri(local=True)
         attempt = _Attempt()

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _store
+from . import _locations
 from ._builtins import default_profile_name
 from ._errors import ProfileError
 
@@ -39,7 +39,7 @@ __all__ = [
     "resolve_source",
 ]
 
-ENV_PROFILE = _store.ENV_PROFILE
+ENV_PROFILE = _locations.ENV_PROFILE
 ENV_CLIENT_ID = "PL_AUTH_CLIENT_ID"
 ENV_CLIENT_SECRET = "PL_AUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
 ENV_API_KEY = "PL_API_KEY"
@@ -61,7 +61,7 @@ class Source:
 
 
 def _user_config(use_configfile: bool) -> dict[str, Any]:
-    return _store.read_user_config() if use_configfile else {}
+    return _locations.read_user_config() if use_configfile else {}
 
 
 def _from(name: str, use_env: bool, config: dict[str, Any]) -> tuple[str | None, str]:
@@ -72,7 +72,7 @@ def _from(name: str, use_env: bool, config: dict[str, Any]) -> tuple[str | None,
     if value is not None and not isinstance(value, str):
         raise ProfileError(
             f"`{name}` must be a string",
-            file=str(_store.user_config_path()),
+            file=str(_locations.user_config_path()),
             key=name,
             hint="Fix ~/.planet.json",
         )
@@ -127,7 +127,7 @@ def resolve_source(
         if source is not None:
             if source.profile is not None:
                 where = ENV_PROFILE if source.origin == "~/.planet.json" else source.origin
-                name = _store.check_profile_name(source.profile, source=where)
+                name = _locations.check_profile_name(source.profile, source=where)
                 source = dataclasses.replace(source, profile=name)
             return source
     raise AssertionError("the built-in default is always set")  # pragma: no cover

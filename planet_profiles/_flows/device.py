@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from ._clients import OidcAuthClient
-from ._config import ClientConfig
-from ._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
-from ._oauth import error_from
-from ._tokens import Token, fingerprint
+from .._clients import OidcAuthClient
+from .._config import ClientConfig
+from .._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
+from .._oauth import error_from
+from .._tokens import Token, fingerprint
 
 __all__ = [
     "DEVICE_CODE_GRANT",
