@@ -42,10 +42,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from planet_profiles import _problems as v
-from planet_profiles._errors import ConfigError, Problem
-from planet_profiles._names import REDACTED, SECRET_KEYS
-from planet_profiles._problems import KeyRule
+from . import _problems as v
+from ._errors import ConfigError, Problem
+from ._names import REDACTED, SECRET_KEYS
+from ._problems import KeyRule
 
 __all__ = [
     "CLIENT_TYPES",

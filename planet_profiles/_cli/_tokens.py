@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from planet_profiles._errors import AuthError
-
+from .._errors import AuthError
 from ._app import cli, profile_argument
 from ._common import human_duration
 
@@ -22,11 +21,11 @@ from ._common import human_duration
 def _cached_access_token(name: str | None) -> str | None:
     """The profile's cached access token if it is not due for renewal, else None (then the caller loads
     the profile and lets its `TokenManager` renew). Same freshness rule as `TokenManager.token()`."""
-    from planet_profiles._errors import ProfileNotFoundError
-    from planet_profiles._locations import find_profile
-    from planet_profiles._selection import resolve_source
-    from planet_profiles._token_manager import refresh_at
-    from planet_profiles._tokens import token_store
+    from .._errors import ProfileNotFoundError
+    from .._locations import find_profile
+    from .._selection import resolve_source
+    from .._token_manager import refresh_at
+    from .._tokens import token_store
 
     if name is None:  # the selection; an explicit name skips it (it may load built-in providers)
         source = resolve_source(None)
@@ -56,8 +55,8 @@ def token(name: str | None) -> None:
     """
     value = _cached_access_token(name)
     if value is None:
-        from planet_profiles._errors import UnsupportedOperationError
-        from planet_profiles._loader import open_profile
+        from .._errors import UnsupportedOperationError
+        from .._loader import open_profile
 
         ctx = open_profile(name)
         manager = ctx.token_manager
@@ -95,12 +94,12 @@ def login(name: str | None, no_browser: bool, device: bool, scopes: tuple[str, .
     and read the pasted code; device-code profiles show a code to enter on another device. Profiles that
     need no user (client credentials, API keys) just fetch their credential.
     """
-    from planet_profiles._loader import open_profile
+    from .._loader import open_profile
 
     ctx = open_profile(name)
     kwargs: dict[str, Any] = {"requested_scopes": list(scopes)} if scopes else {}
     if device:
-        from planet_profiles._flows.device import _open_browser, show_device_prompt
+        from .._flows.device import _open_browser, show_device_prompt
 
         info = ctx.device_login_initiate(**kwargs)
         show_device_prompt(info, stream=sys.stderr)
@@ -126,7 +125,7 @@ def logout(name: str | None) -> None:
 
     The local token file is deleted even when the server cannot be reached; a warning says so.
     """
-    from planet_profiles._loader import open_profile
+    from .._loader import open_profile
 
     ctx = open_profile(name)
     path = ctx.token_file_path()
