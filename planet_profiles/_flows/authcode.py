@@ -22,7 +22,6 @@ stand in for the signature check.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -39,7 +38,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from .._clients import OidcAuthClient
 from .._config import AuthCodeFlowConfig
 from .._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
-from .._oauth import discover, normalize_issuer
+from .._oauth import b64url_decode, b64url_encode, discover, normalize_issuer
 from .._tokens import Token
 
 if TYPE_CHECKING:
@@ -71,13 +70,9 @@ _RESERVED = frozenset(
 )
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 §4.2 `S256`: `BASE64URL(SHA256(ASCII(code_verifier)))`."""
-    return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+    return b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
 def _same(received: str | None, expected: str) -> bool:
@@ -326,7 +321,7 @@ class _AuthCodeClient(OidcAuthClient):
         """OIDC Core §3.1.3.7: `iss`, `aud` (and `azp`) and `nonce` of the token response's ID token."""
         try:
             payload = id_token.split(".")[1]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            claims = json.loads(b64url_decode(payload))
         except (IndexError, ValueError):
             claims = None
         if not isinstance(claims, dict):
