@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _locations
-from ._builtins import builtin_config, canonical_name, default_for_client_type
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
 from ._documents import load_profile
-from ._errors import ProfileError, ProfileNotFoundError, StorageError
+from ._errors import StorageError
 from ._names import SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
-from ._selection import ENV_CLIENT_ID, Source, resolve_source
+from ._selection import Source, locate
 from ._token_manager import TokenManager
 from ._tokens import Token, TokenStore, token_store
 
@@ -78,9 +77,9 @@ def open_profile(
     use_configfile: bool = True,
     sops: Sops | None = None,
 ) -> AuthContext:
-    """Select the credentials source (`_selection.resolve_source`: argument > environment > `~/.planet.json`
-    > built-in default), load it and wrap it in an `AuthContext`."""
-    source = resolve_source(
+    """Select and locate the credentials (`_selection.locate`: argument > environment > `~/.planet.json`
+    > built-in default; a profile on disk, else built in), load them and wrap them in an `AuthContext`."""
+    located = locate(
         name,
         client_id=client_id,
         client_secret=client_secret,
@@ -88,37 +87,14 @@ def open_profile(
         use_env=use_env,
         use_configfile=use_configfile,
     )
-    if source.kind == "api_key":
-        config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
-        return from_config(config, profile_name="_PL_API_KEY", save_token_file=False, source=source)
-    if source.kind == "client_credentials":
-        base = default_for_client_type("oidc_client_credentials_secret")
-        if base is None:
-            raise ProfileError(
-                "ad-hoc client credentials need a built-in `oidc_client_credentials_secret` profile "
-                "to name the auth server, and there is none",
-                key=ENV_CLIENT_ID if source.origin != "argument" else "client_id",
-                hint="Create a profile (`planet-profiles new`) and select it with PL_AUTH_PROFILE instead",
-            )
-        base_name, base_config = base
-        config = {**base_config, "client_id": source.client_id, "client_secret": source.client_secret}
-        return from_config(
-            config,
-            profile_name=f"{base_name}-{source.client_id}",
-            save_token_file=save_token_file,
-            source=source,
-        )
-    assert source.profile is not None
-    name = source.profile
-    location = None
-    try:
-        location = _locations.find_profile(name, source=source.origin)
-    except ProfileNotFoundError:
-        builtin = builtin_config(name)
-        if builtin is None:
-            raise
-        name = canonical_name(name)  # an alias is named after the profile it stands for, as in planet-auth
-        client = make_client(parse_config(builtin, file=f"<built-in profile {name}>"))
+    source, name, location = located.source, located.name, located.location
+    if source.kind != "profile":  # ad-hoc credentials: an API key keeps no token file
+        assert located.config is not None
+        keep = save_token_file and source.kind != "api_key"
+        return from_config(located.config, profile_name=name, save_token_file=keep, source=source)
+    if location is None:
+        assert located.config is not None
+        client = make_client(parse_config(located.config, file=f"<built-in profile {name}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
     manager = None

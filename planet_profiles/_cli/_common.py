@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ProfileError, ProfileNotFoundError
+from .._errors import ProfileError
 
 if TYPE_CHECKING:
     from .._locations import ProfileLocation
@@ -86,26 +86,12 @@ def token_file(name: str, location: ProfileLocation | None) -> Path | None:
 
 
 def resolve_target(name: str | None) -> Target:
-    """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None; a missing profile is
-    an error unless it is built in."""
-    from .._builtins import builtin_config
-    from .._locations import find_profile
-    from .._selection import resolve_source
+    """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None, located as the loader
+    locates it (`_selection.locate`); a missing profile is an error unless it is built in."""
+    from .._selection import locate
 
-    source = resolve_source(name)
-    if source.kind != "profile":
-        from .._loader import open_profile
-
-        ctx = open_profile(name, save_token_file=False)  # ad-hoc: nothing on disk to decrypt
-        return Target(str(ctx.profile_name()), source, None)
-    assert source.profile is not None
-    try:
-        location = find_profile(source.profile, source=source.origin)
-    except ProfileNotFoundError:
-        if builtin_config(source.profile) is None:
-            raise
-        location = None
-    return Target(source.profile, source, location)
+    located = locate(name)
+    return Target(located.name, located.source, located.location)
 
 
 def read_raw(file: Path) -> dict[str, Any]:
