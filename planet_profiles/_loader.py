@@ -20,7 +20,7 @@ from ._documents import load_profile
 from ._errors import StorageError
 from ._names import SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
-from ._selection import Source, locate
+from ._selection import Source, locate, resolve_source
 from ._token_manager import TokenManager
 from ._tokens import Token, TokenStore, token_store
 
@@ -77,9 +77,10 @@ def open_profile(
     use_configfile: bool = True,
     sops: Sops | None = None,
 ) -> AuthContext:
-    """Select and locate the credentials (`_selection.locate`: argument > environment > `~/.planet.json`
-    > built-in default; a profile on disk, else built in), load them and wrap them in an `AuthContext`."""
-    located = locate(
+    """Select the credentials (`_selection.resolve_source`: argument > environment > `~/.planet.json` >
+    built-in default), locate them (`_selection.locate`: a profile on disk, else built in), load them and
+    wrap them in an `AuthContext`."""
+    source = resolve_source(
         name,
         client_id=client_id,
         client_secret=client_secret,
@@ -87,7 +88,8 @@ def open_profile(
         use_env=use_env,
         use_configfile=use_configfile,
     )
-    source, name, location = located.source, located.name, located.location
+    located = locate(source)
+    name, location = located.name, located.location
     if source.kind != "profile":  # ad-hoc credentials: an API key keeps no token file
         assert located.config is not None
         keep = save_token_file and source.kind != "api_key"

@@ -154,27 +154,11 @@ class Located:
     config: dict[str, Any] | None = field(default=None, repr=False)
 
 
-def locate(
-    profile: str | None = None,
-    *,
-    client_id: str | None = None,
-    client_secret: str | None = None,
-    api_key: str | None = None,
-    use_env: bool = True,
-    use_configfile: bool = True,
-    builtins: bool = True,
-) -> Located:
-    """Select the source (`resolve_source`), then find its profile: on the search path, else built in (an
-    alias is named after the profile it stands for, as in planet-auth). `ProfileNotFoundError` when neither
-    has it (with `builtins=False`: when it is not on disk). Reads no profile file, decrypts nothing."""
-    source = resolve_source(
-        profile,
-        client_id=client_id,
-        client_secret=client_secret,
-        api_key=api_key,
-        use_env=use_env,
-        use_configfile=use_configfile,
-    )
+def locate(source: Source, *, builtins: bool = True) -> Located:
+    """Where the credentials of `source` (from `resolve_source`) are: a profile on the search path, else a
+    built-in one (an alias is named after the profile it stands for, as in planet-auth), or the config made
+    from ad-hoc credentials. `ProfileNotFoundError` when neither has the profile (with `builtins=False`: when
+    it is not on disk). Reads no profile file, decrypts nothing."""
     if source.kind == "api_key":
         config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
         return Located(source, "_PL_API_KEY", config=config)

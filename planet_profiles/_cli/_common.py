@@ -88,9 +88,9 @@ def token_file(name: str, location: ProfileLocation | None) -> Path | None:
 def resolve_target(name: str | None) -> Target:
     """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None, located as the loader
     locates it (`_selection.locate`); a missing profile is an error unless it is built in."""
-    from .._selection import locate
+    from .._selection import locate, resolve_source
 
-    located = locate(name)
+    located = locate(resolve_source(name))
     return Target(located.name, located.source, located.location)
 
 

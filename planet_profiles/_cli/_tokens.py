@@ -23,12 +23,12 @@ def _cached_access_token(name: str | None) -> str | None:
     the profile and lets its `TokenManager` renew). Same freshness rule as `TokenManager.token()`; the
     profile is located as the loader locates it, but a built-in one is left to the full path."""
     from .._errors import ProfileNotFoundError
-    from .._selection import locate
+    from .._selection import locate, resolve_source
     from .._token_manager import refresh_at
     from .._tokens import token_store
 
     try:
-        located = locate(name, builtins=False)
+        located = locate(resolve_source(name), builtins=False)
     except ProfileNotFoundError:
         return None  # maybe built in: the full path decides
     if located.location is None:
