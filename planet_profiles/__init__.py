@@ -12,29 +12,29 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_ERRORS = "planet_profiles._errors"
+_ERRORS = "._errors"
 _WHERE: dict[str, str] = {
     "AccessDeniedError": _ERRORS,
-    "AuthClient": "planet_profiles._clients",
-    "AuthContext": "planet_profiles._context",
+    "AuthClient": "._clients",
+    "AuthContext": "._context",
     "AuthError": _ERRORS,
-    "CLIENT_TYPES": "planet_profiles._models",
+    "CLIENT_TYPES": "._models",
     "ConfigError": _ERRORS,
     "DiscoveryError": _ERRORS,
     "ExpiredTokenError": _ERRORS,
     "InvalidGrantError": _ERRORS,
     "LoginRequiredError": _ERRORS,
-    "MultiIssuerValidator": "planet_profiles._validator",
+    "MultiIssuerValidator": "._token_validation",
     "OAuthError": _ERRORS,
     "Problem": _ERRORS,
     "ProfileError": _ERRORS,
-    "ProfileLocation": "planet_profiles._store",
+    "ProfileLocation": "._locations",
     "ProfileNameError": _ERRORS,
     "ProfileNotFoundError": _ERRORS,
-    "RequestAuthenticator": "planet_profiles._authenticator",
-    "ENCRYPTED_REGEX": "planet_profiles._contract",
-    "SECRET_KEYS": "planet_profiles._contract",
-    "Sops": "planet_profiles._sops",
+    "RequestAuthenticator": "._authenticator",
+    "ENCRYPTED_REGEX": "._names",
+    "SECRET_KEYS": "._names",
+    "Sops": "._sops",
     "SopsError": _ERRORS,
     "SopsFileMissingError": _ERRORS,
     "SopsMacMismatchError": _ERRORS,
@@ -44,22 +44,22 @@ _WHERE: dict[str, str] = {
     "SopsTamperedError": _ERRORS,
     "SopsTimeoutError": _ERRORS,
     "StorageError": _ERRORS,
-    "Token": "planet_profiles._tokens",
+    "Token": "._tokens",
     "TokenFileError": _ERRORS,
-    "TokenValidator": "planet_profiles._validator",
+    "TokenValidator": "._token_validation",
     "TransportError": _ERRORS,
     "UnsupportedOperationError": _ERRORS,
-    "find_profile": "planet_profiles._store",
-    "from_config": "planet_profiles._loader",
-    "list_profiles": "planet_profiles._store",
-    "load_config": "planet_profiles._loader",
-    "open_profile": "planet_profiles._loader",
-    "parse_config": "planet_profiles._models",
-    "planet_sdk_auth": "planet_profiles._planet_sdk",
-    "explain_selection": "planet_profiles._sources",
-    "resolve_source": "planet_profiles._sources",
-    "validate_document": "planet_profiles._validate",
-    "validate_file": "planet_profiles._validate",
+    "find_profile": "._locations",
+    "from_config": "._loader",
+    "list_profiles": "._locations",
+    "load_config": "._loader",
+    "open_profile": "._loader",
+    "parse_config": "._models",
+    "planet_sdk_auth": "._planet_sdk",
+    "explain_selection": "._selection",
+    "resolve_source": "._selection",
+    "validate_document": "._validate",
+    "validate_file": "._validate",
 }
 
 __all__ = [
@@ -116,7 +116,7 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'planet_profiles' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
@@ -129,7 +129,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._authenticator import RequestAuthenticator
     from ._clients import AuthClient
     from ._context import AuthContext
-    from ._contract import ENCRYPTED_REGEX, SECRET_KEYS
     from ._errors import (
         AccessDeniedError,
         AuthError,
@@ -157,11 +156,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnsupportedOperationError,
     )
     from ._loader import from_config, load_config, open_profile
+    from ._locations import ProfileLocation, find_profile, list_profiles
     from ._models import CLIENT_TYPES, parse_config
+    from ._names import ENCRYPTED_REGEX, SECRET_KEYS
     from ._planet_sdk import planet_sdk_auth
+    from ._selection import explain_selection, resolve_source
     from ._sops import Sops
-    from ._sources import explain_selection, resolve_source
-    from ._store import ProfileLocation, find_profile, list_profiles
+    from ._token_validation import MultiIssuerValidator, TokenValidator
     from ._tokens import Token
     from ._validate import validate_document, validate_file
-    from ._validator import MultiIssuerValidator, TokenValidator

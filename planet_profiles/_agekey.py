@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from planet_profiles._errors import StorageError
+from ._errors import StorageError
 
 __all__ = ["default_key_file", "generate_key_file", "recipients_of"]
 

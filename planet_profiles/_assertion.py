@@ -26,7 +26,6 @@ Errors are `ConfigError`s that name the profile file and the config key, never k
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -38,7 +37,8 @@ from typing import Any, NoReturn
 
 from ._config import PrivateKeyJwtConfig, secret_value
 from ._errors import ConfigError, Problem
-from ._store import profile_relative_path
+from ._locations import profile_relative_path
+from ._oauth import b64url_encode
 
 __all__ = ["ALLOWED_ALGS", "AssertionSigner"]
 
@@ -53,13 +53,9 @@ _MIN_RSA_BITS = 2048
 _EXTRA_HINT = "Install the extra: `pip install 'planet-profiles[jwt]'`"
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _int_b64url(value: int, length: int | None = None) -> str:
     size = length if length is not None else max(1, (value.bit_length() + 7) // 8)
-    return _b64url(value.to_bytes(size, "big"))
+    return b64url_encode(value.to_bytes(size, "big"))
 
 
 def _fail(file: str | None, key: str, message: str, hint: str) -> NoReturn:
@@ -124,7 +120,7 @@ class AssertionSigner:
         """The RFC 7638 JWK thumbprint (SHA-256) of the public key."""
         members = {k: self._public_jwk[k] for k in sorted(self._public_jwk)}
         canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-        return _b64url(hashlib.sha256(canonical).digest())
+        return b64url_encode(hashlib.sha256(canonical).digest())
 
     def public_jwk(self) -> dict[str, str]:
         """The public JWK to register at the server; `kid`: the configured one, else the thumbprint."""

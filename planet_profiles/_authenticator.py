@@ -1,8 +1,8 @@
 """Stage "authenticate requests": one object usable as `auth=` with requests, `httpx.Client` and
 `httpx.AsyncClient`.
 
-httpx is never imported here: once the program has imported httpx, `for_loaded_transports` turns the
-authenticator into its `httpx.Auth` subclass (`_authenticator_httpx`), so httpx calls its own flows.
+httpx is never imported here: once the program has imported httpx, `_context.for_loaded_transports` turns
+the authenticator into its `httpx.Auth` subclass (`_authenticator_httpx`), so httpx calls its own flows.
 
 The per-request path is a clock comparison and a header assignment. When the token is due, the sync
 paths refresh under the manager's thread lock; the async path takes an `asyncio.Lock` and runs the
@@ -13,19 +13,18 @@ The bearer token goes only into the `Authorization` header (SECURITY TOK-01).
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._session import TokenManager, refresh_at
+from ._token_manager import TokenManager, refresh_at
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["RequestAuthenticator", "for_loaded_transports", "make_authenticator"]
+__all__ = ["RequestAuthenticator"]
 
 log = logging.getLogger("planet_profiles.authenticator")
 
@@ -93,7 +92,8 @@ class RequestAuthenticator:
         return False
 
     # requests: `auth` is any callable taking and returning the PreparedRequest. (httpx calls it too, for an
-    # authenticator made before httpx was imported: then only the header is set, see `for_loaded_transports`.)
+    # authenticator made before httpx was imported: then only the header is set, see
+    # `_context.for_loaded_transports`.)
     def __call__(self, request: Any) -> Any:
         if self._hosts is not None and not self._allowed(urlsplit(str(request.url)).hostname):
             return request
@@ -198,30 +198,3 @@ class RequestAuthenticator:
 def _carried(response: Any, header: str | None) -> bool:
     """The 401 answered a request that carried `header`: not one redirected to a host it was dropped for."""
     return header is not None and response.request.headers.get("Authorization") == header
-
-
-def for_loaded_transports(auth: RequestAuthenticator) -> RequestAuthenticator:
-    """`auth`, made an `httpx.Auth` (`_authenticator_httpx.HttpxRequestAuthenticator`) if the program has
-    imported httpx: httpx calls `sync_auth_flow` / `async_auth_flow` only on an `httpx.Auth`.
-
-    The object itself changes class, once, so every reference to it (and its token state) stays valid; a
-    program that never imports httpx never loads it. An authenticator obtained before httpx was imported and
-    handed to httpx without asking again (`ctx.request_authenticator()`) is called as a plain function: the
-    header is set, without the 401 retry or the non-blocking async refresh.
-    """
-    if type(auth) is RequestAuthenticator and "httpx" in sys.modules:
-        from ._authenticator_httpx import HttpxRequestAuthenticator
-
-        auth.__class__ = HttpxRequestAuthenticator
-    return auth
-
-
-def make_authenticator(
-    *,
-    header: str | None = None,
-    manager: TokenManager | None = None,
-    allowed_hosts: Iterable[str] | None = None,
-) -> RequestAuthenticator:
-    return for_loaded_transports(
-        RequestAuthenticator(header=header, manager=manager, allowed_hosts=allowed_hosts)
-    )

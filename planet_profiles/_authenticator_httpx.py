@@ -3,7 +3,7 @@
 httpx calls an `auth=` object's `sync_auth_flow` / `async_auth_flow` only when it is an `httpx.Auth`; any
 other callable it wraps in `FunctionAuth`, which neither retries after a 401 nor keeps a refresh off the
 event loop. This module is imported only by programs that have imported httpx themselves
-(`_authenticator.for_loaded_transports`), so a requests-only program never pays for httpx.
+(`_context.for_loaded_transports`), so a requests-only program never pays for httpx.
 """
 
 from __future__ import annotations

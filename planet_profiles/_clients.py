@@ -2,8 +2,10 @@
 
 An auth client turns a validated profile config into behaviour: how to get a token (a grant or a login),
 how to refresh and revoke it, and which `Authorization` value to send. The class names are planet-auth's,
-because users print `ctx.auth_client().__class__.__name__`. The flows live in their own modules
-(`_flow_authcode`, `_flow_device`, `_flow_password`, `_legacy`, `_validator`) and are imported on first use.
+because users print `ctx.auth_client().__class__.__name__`. Here: the base classes and the clients without a
+grant (`none`, `static_apikey`); each grant lives in its own module of `_flows/` (`authcode`, `device`,
+`password`, `client_credentials`, `legacy`), the service-side validator in `_token_validation`; they are
+imported on first use.
 """
 
 from __future__ import annotations
@@ -348,54 +350,31 @@ class OidcAuthClient(ApiHostsClient):
         return new.with_refresh_token_of(token)
 
 
-class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
-    """`oidc_client_credentials_secret`: client credentials grant (RFC 6749 §4.4) with a client secret."""
+_CC = "._flows.client_credentials"
 
-    client_type = "oidc_client_credentials_secret"
-    client_auth_method = "client_secret"
-    unattended = True
-
-    def grant(self) -> Token:
-        return self.token_request({"grant_type": "client_credentials", **self.scope_form()})
-
-    def refresh(self, token: Token) -> Token:
-        return self.grant()  # §4.4.3: no refresh token; a new grant is the refresh
-
-    def secret_method_at(self, key: EndpointKey) -> str:
-        """planet-auth posts the secret in the form for the grant itself, HTTP Basic elsewhere."""
-        return "client_secret_post" if key == "token_endpoint" else "client_secret_basic"
-
-
-class ClientCredentialsPubKeyAuthClient(ClientCredentialsClientSecretAuthClient):
-    """`oidc_client_credentials_pubkey`: client credentials with private_key_jwt (RFC 7523 §2.2)."""
-
-    client_type = "oidc_client_credentials_pubkey"
-    client_auth_method = "private_key_jwt"
-
-
-# client_type -> (module, class name); flow modules are imported on first use.
+# client_type -> (module relative to this package, class name); flow modules are imported on first use.
 _REGISTRY: dict[str, tuple[str, str]] = {
-    "oidc_auth_code": ("_flow_authcode", "AuthCodeAuthClient"),
-    "oidc_auth_code_secret": ("_flow_authcode", "AuthCodeWithClientSecretAuthClient"),
-    "oidc_auth_code_pubkey": ("_flow_authcode", "AuthCodeWithPubKeyAuthClient"),
-    "oidc_device_code": ("_flow_device", "DeviceCodeAuthClient"),
-    "oidc_device_code_secret": ("_flow_device", "DeviceCodeWithClientSecretAuthClient"),
-    "oidc_device_code_pubkey": ("_flow_device", "DeviceCodeWithPubKeyAuthClient"),
-    "oidc_resource_owner": ("_flow_password", "ResourceOwnerAuthClient"),
-    "oidc_resource_owner_secret": ("_flow_password", "ResourceOwnerWithClientSecretAuthClient"),
-    "oidc_resource_owner_pubkey": ("_flow_password", "ResourceOwnerWithPubKeyAuthClient"),
-    "oidc_client_credentials_secret": ("_clients", "ClientCredentialsClientSecretAuthClient"),
-    "oidc_client_credentials_pubkey": ("_clients", "ClientCredentialsPubKeyAuthClient"),
-    "oidc_client_validator": ("_validator", "OidcClientValidatorAuthClient"),
-    "planet_legacy": ("_legacy", "PlanetLegacyAuthClient"),
-    "static_apikey": ("_clients", "StaticApiKeyAuthClient"),
-    "none": ("_clients", "NoOpAuthClient"),
+    "oidc_auth_code": ("._flows.authcode", "AuthCodeAuthClient"),
+    "oidc_auth_code_secret": ("._flows.authcode", "AuthCodeWithClientSecretAuthClient"),
+    "oidc_auth_code_pubkey": ("._flows.authcode", "AuthCodeWithPubKeyAuthClient"),
+    "oidc_device_code": ("._flows.device", "DeviceCodeAuthClient"),
+    "oidc_device_code_secret": ("._flows.device", "DeviceCodeWithClientSecretAuthClient"),
+    "oidc_device_code_pubkey": ("._flows.device", "DeviceCodeWithPubKeyAuthClient"),
+    "oidc_resource_owner": ("._flows.password", "ResourceOwnerAuthClient"),
+    "oidc_resource_owner_secret": ("._flows.password", "ResourceOwnerWithClientSecretAuthClient"),
+    "oidc_resource_owner_pubkey": ("._flows.password", "ResourceOwnerWithPubKeyAuthClient"),
+    "oidc_client_credentials_secret": (_CC, "ClientCredentialsClientSecretAuthClient"),
+    "oidc_client_credentials_pubkey": (_CC, "ClientCredentialsPubKeyAuthClient"),
+    "oidc_client_validator": ("._token_validation", "OidcClientValidatorAuthClient"),
+    "planet_legacy": ("._flows.legacy", "PlanetLegacyAuthClient"),
+    "static_apikey": ("._clients", "StaticApiKeyAuthClient"),
+    "none": ("._clients", "NoOpAuthClient"),
 }
 
 
 def client_class_for(client_type: str) -> type[AuthClient]:
     module, name = _REGISTRY[client_type]
-    cls: type[AuthClient] = getattr(importlib.import_module(f"planet_profiles.{module}"), name)
+    cls: type[AuthClient] = getattr(importlib.import_module(module, __package__), name)
     return cls
 
 

@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from planet_profiles._contract import ENDPOINT_KEYS, REDACTED, EndpointKey
-from planet_profiles._errors import ConfigError, Problem
-from planet_profiles._problems import KeyRule, describe, sort_problems
-from planet_profiles._validate import type_problems, type_schema
+from ._errors import ConfigError, Problem
+from ._names import ENDPOINT_KEYS, REDACTED, EndpointKey
+from ._problems import KeyRule, describe, sort_problems
+from ._validate import type_problems, type_schema
 
 __all__ = [
     "KEY_ORDER",

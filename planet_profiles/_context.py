@@ -6,20 +6,22 @@ authenticator (what requests and httpx call) together, and answers the seed API'
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._authenticator import RequestAuthenticator, for_loaded_transports, make_authenticator
+from ._authenticator import RequestAuthenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
 from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
     from ._clients import AuthClient, OidcAuthClient
-    from ._session import TokenManager
-    from ._sources import Source
-    from ._store import ProfileLocation
+    from ._locations import ProfileLocation
+    from ._selection import Source
+    from ._token_manager import TokenManager
 
-__all__ = ["AuthContext", "Credential"]
+__all__ = ["AuthContext", "Credential", "for_loaded_transports", "make_authenticator"]
 
 
 class Credential:
@@ -218,3 +220,30 @@ class AuthContext:
 
     def __getstate__(self) -> NoReturn:
         raise TypeError("AuthContext cannot be pickled (it holds credentials)")
+
+
+def for_loaded_transports(auth: RequestAuthenticator) -> RequestAuthenticator:
+    """`auth`, made an `httpx.Auth` (`_authenticator_httpx.HttpxRequestAuthenticator`) if the program has
+    imported httpx: httpx calls `sync_auth_flow` / `async_auth_flow` only on an `httpx.Auth`.
+
+    The object itself changes class, once, so every reference to it (and its token state) stays valid; a
+    program that never imports httpx never loads it. An authenticator obtained before httpx was imported and
+    handed to httpx without asking again (`ctx.request_authenticator()`) is called as a plain function: the
+    header is set, without the 401 retry or the non-blocking async refresh.
+    """
+    if type(auth) is RequestAuthenticator and "httpx" in sys.modules:
+        from ._authenticator_httpx import HttpxRequestAuthenticator
+
+        auth.__class__ = HttpxRequestAuthenticator
+    return auth
+
+
+def make_authenticator(
+    *,
+    header: str | None = None,
+    manager: TokenManager | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+) -> RequestAuthenticator:
+    return for_loaded_transports(
+        RequestAuthenticator(header=header, manager=manager, allowed_hosts=allowed_hosts)
+    )

@@ -42,12 +42,12 @@ from jinja2 import Environment, Undefined, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
-from planet_profiles._contract import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
-from planet_profiles._documents import parse_json
-from planet_profiles._errors import ProfileError, ProfileNameError, SopsNoKeyError
-from planet_profiles._problems import PINNED_URL_KEYS, KeyRule
-from planet_profiles._sops import Sops
-from planet_profiles._validate import client_types, type_schema, validate_document
+from ._documents import parse_json
+from ._errors import ProfileError, ProfileNameError, SopsNoKeyError
+from ._names import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
+from ._problems import PINNED_URL_KEYS, KeyRule
+from ._sops import Sops
+from ._validate import client_types, type_schema, validate_document
 
 __all__ = [
     "AGE_RECIPIENT_PATTERN",
@@ -192,7 +192,7 @@ def _is_str_list(value: Any) -> bool:
 
 
 def _name_problem(value: Any) -> str:
-    from planet_profiles._store import check_profile_name
+    from ._locations import check_profile_name
 
     try:
         if check_profile_name(value, source="profile_name") != value:  # a new directory: lower case only
@@ -361,7 +361,7 @@ def sync(target: Path, answers_file: Path, *, sops: Sops | None = None) -> bool:
     """Bring the clear-text keys of `target` in line with `answers_file`; True if the file was rewritten."""
     from ruamel.yaml import YAML
 
-    from planet_profiles._atomic import atomic_write
+    from ._atomic import atomic_write
 
     if not target.is_file():
         return False  # copier's throw-away renders during `copier update` have no encrypted file

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import planet_profiles
-from planet_profiles import AuthContext as Auth
+from . import AuthContext as Auth
 
 __all__ = ["Auth", "PlanetAuthFactory"]
 
@@ -30,7 +29,9 @@ class PlanetAuthFactory:
     ) -> Auth:
         """Load the credentials the user selected, in the precedence of `planet_profiles.explain_selection()`:
         arguments > `PL_AUTH_PROFILE` > `PL_AUTH_CLIENT_ID`/`_SECRET` > `PL_API_KEY` > built-in default."""
-        return planet_profiles.open_profile(
+        from . import open_profile  # on first use: `import planet_auth_utils` stays cheap
+
+        return open_profile(
             auth_profile_opt,
             client_id=auth_client_id_opt,
             client_secret=auth_client_secret_opt,
@@ -49,7 +50,9 @@ class PlanetAuthFactory:
         save_profile_config: bool = True,
     ) -> Auth:
         """Build a context from an in-memory client config dict."""
-        return planet_profiles.from_config(
+        from . import from_config
+
+        return from_config(
             client_config,
             profile_name=profile_name,
             initial_token_data=initial_token_data,

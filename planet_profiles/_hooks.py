@@ -26,11 +26,11 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from planet_profiles._contract import is_encrypted_name
-from planet_profiles._documents import read_profile
-from planet_profiles._errors import Problem
-from planet_profiles._problems import sort_problems
-from planet_profiles._validate import encryption_problems, validate_file
+from ._documents import read_profile
+from ._errors import Problem
+from ._names import is_encrypted_name
+from ._problems import sort_problems
+from ._validate import encryption_problems, validate_file
 
 __all__ = [
     "Notice",

@@ -12,17 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _store
-from ._builtins import builtin_config, canonical_name, default_for_client_type
+from . import _locations
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
-from ._contract import SECRET_KEYS, is_encrypted_name
 from ._documents import load_profile
-from ._errors import ProfileError, ProfileNotFoundError, StorageError
+from ._errors import StorageError
+from ._names import SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
-from ._session import TokenManager
-from ._sources import ENV_CLIENT_ID, Source, resolve_source
+from ._selection import Source, locate, resolve_source
+from ._token_manager import TokenManager
 from ._tokens import Token, TokenStore, token_store
 
 if TYPE_CHECKING:
@@ -78,8 +77,9 @@ def open_profile(
     use_configfile: bool = True,
     sops: Sops | None = None,
 ) -> AuthContext:
-    """Select the credentials source (`_sources.resolve_source`: argument > environment > `~/.planet.json`
-    > built-in default), load it and wrap it in an `AuthContext`."""
+    """Select the credentials (`_selection.resolve_source`: argument > environment > `~/.planet.json` >
+    built-in default), locate them (`_selection.locate`: a profile on disk, else built in), load them and
+    wrap them in an `AuthContext`."""
     source = resolve_source(
         name,
         client_id=client_id,
@@ -88,37 +88,15 @@ def open_profile(
         use_env=use_env,
         use_configfile=use_configfile,
     )
-    if source.kind == "api_key":
-        config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
-        return from_config(config, profile_name="_PL_API_KEY", save_token_file=False, source=source)
-    if source.kind == "client_credentials":
-        base = default_for_client_type("oidc_client_credentials_secret")
-        if base is None:
-            raise ProfileError(
-                "ad-hoc client credentials need a built-in `oidc_client_credentials_secret` profile "
-                "to name the auth server, and there is none",
-                key=ENV_CLIENT_ID if source.origin != "argument" else "client_id",
-                hint="Create a profile (`planet-profiles new`) and select it with PL_AUTH_PROFILE instead",
-            )
-        base_name, base_config = base
-        config = {**base_config, "client_id": source.client_id, "client_secret": source.client_secret}
-        return from_config(
-            config,
-            profile_name=f"{base_name}-{source.client_id}",
-            save_token_file=save_token_file,
-            source=source,
-        )
-    assert source.profile is not None
-    name = source.profile
-    location = None
-    try:
-        location = _store.find_profile(name, source=source.origin)
-    except ProfileNotFoundError:
-        builtin = builtin_config(name)
-        if builtin is None:
-            raise
-        name = canonical_name(name)  # an alias is named after the profile it stands for, as in planet-auth
-        client = make_client(parse_config(builtin, file=f"<built-in profile {name}>"))
+    located = locate(source)
+    name, location = located.name, located.location
+    if source.kind != "profile":  # ad-hoc credentials: an API key keeps no token file
+        assert located.config is not None
+        keep = save_token_file and source.kind != "api_key"
+        return from_config(located.config, profile_name=name, save_token_file=keep, source=source)
+    if location is None:
+        assert located.config is not None
+        client = make_client(parse_config(located.config, file=f"<built-in profile {name}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
     manager = None
@@ -154,11 +132,11 @@ def from_config(
 ) -> AuthContext:
     """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`, the name in
     lower case, as planet-auth does; `profile_name()` says it as given)."""
-    _store.check_profile_name(profile_name, source="profile_name")
+    _locations.check_profile_name(profile_name, source="profile_name")
     label = f"<in-memory profile {profile_name}>"
     config = parse_config(client_config, file=label)
     if save_profile_config:
-        _store.save_profile(profile_name, config, sops=sops)
+        _locations.save_profile(profile_name, config, sops=sops)
     client = make_client(config, file=label)
     manager = None
     if client.uses_tokens:

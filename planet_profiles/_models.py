@@ -13,7 +13,7 @@ Keys planet-profiles adds (planet-auth ignores them):
 - `allowed_issuer_hosts` (OIDC types): pins the auth server; every URL key in `PINNED_URL_KEYS` must point at
   one of these hosts (SECURITY DISC-02).
 - `token_refresh_window` (types with tokens): when to renew a token before it expires
-  (`planet_profiles._session.RefreshWindow`).
+  (`planet_profiles._token_manager.RefreshWindow`).
 - `client_auth_method` (`_secret` types): `client_secret_basic` or `client_secret_post`; unset, as planet-auth
   sends it, negotiated once on `invalid_client` (`planet_profiles._clients.OidcAuthClient`).
 - `jwt_assertion_audience`, `jwt_signing_alg`, `jwt_assertion_kid` (`_pubkey` types): the private_key_jwt
@@ -42,10 +42,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from planet_profiles import _problems as v
-from planet_profiles._contract import REDACTED, SECRET_KEYS
-from planet_profiles._errors import ConfigError, Problem
-from planet_profiles._problems import KeyRule
+from . import _problems as v
+from ._errors import ConfigError, Problem
+from ._names import REDACTED, SECRET_KEYS
+from ._problems import KeyRule
 
 __all__ = [
     "CLIENT_TYPES",

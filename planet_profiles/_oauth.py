@@ -41,6 +41,8 @@ __all__ = [
     "ClientAuth",
     "ClientAuthMemory",
     "alternative_secret_method",
+    "b64url_decode",
+    "b64url_encode",
     "error_from",
     "discover",
     "endpoint",
@@ -54,6 +56,17 @@ __all__ = [
 log = logging.getLogger("planet_profiles.oauth")
 
 _DISCOVERY_TTL = 3600.0
+
+
+def b64url_encode(data: bytes) -> str:
+    """RFC 7515 §2 `BASE64URL`: URL-safe base64 without `=` padding (JWTs, JWK members, PKCE)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """The bytes of an unpadded base64url string (RFC 7515 Appendix C); `ValueError` if it is not one."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
 _cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
 

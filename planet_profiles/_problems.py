@@ -15,8 +15,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from planet_profiles._contract import ENDPOINT_KEYS
-from planet_profiles._errors import Problem
+from ._errors import Problem
+from ._names import ENDPOINT_KEYS
 
 __all__ = [
     "HOST_PATTERN",

@@ -129,7 +129,7 @@ def _type_schema(model: Any) -> dict[str, Any]:
 
 def generate_schemas() -> dict[str, dict[str, Any]]:
     """Every schema file, by file name, generated from the models."""
-    from planet_profiles._models import CLIENT_TYPES, CONFIG_MODELS
+    from ._models import CLIENT_TYPES, CONFIG_MODELS
 
     files = {schema_filename(t): _type_schema(CONFIG_MODELS[t]) for t in CLIENT_TYPES}
     inlined = {

@@ -28,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._atomic import atomic_write
-from ._contract import ENCRYPTED_REGEX
 from ._errors import (
     SopsError,
     SopsFileMissingError,
@@ -40,6 +39,7 @@ from ._errors import (
     SopsTimeoutError,
     StorageError,
 )
+from ._names import ENCRYPTED_REGEX
 
 __all__ = ["Sops", "default_sops"]
 

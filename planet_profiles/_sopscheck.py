@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from planet_profiles._contract import ENCRYPTED_REGEX, SECRET_KEYS
-from planet_profiles._errors import Problem
-from planet_profiles._problems import RuleProblem, label, pointer
+from ._errors import Problem
+from ._names import ENCRYPTED_REGEX, SECRET_KEYS
+from ._problems import RuleProblem, label, pointer
 
 __all__ = ["ENC_PATTERN", "plaintext_secret_problems", "sops_in_plaintext", "sops_problems"]
 

@@ -22,9 +22,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from planet_profiles import __version__
-from planet_profiles._errors import StorageError
-from planet_profiles._schema import data_root
+from . import __version__
+from ._errors import StorageError
+from ._schema import data_root
 
 __all__ = ["TEMPLATES", "home_relative", "template_dir", "templates_root", "versioned_copy"]
 

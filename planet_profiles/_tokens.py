@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import _store
+from . import _locations
 from ._atomic import atomic_write, ensure_private_dir, remove_temp_files
-from ._contract import is_encrypted_name
 from ._documents import parse_json, read_limited
 from ._errors import StorageError, TokenFileError
+from ._names import is_encrypted_name
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -349,5 +349,6 @@ def token_store(
     encrypted = profile_file is not None and is_encrypted_name(profile_file)
     if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
         assert profile_file is not None
-        return SopsTokenStore(_store.token_path(name, encrypted=True), profile_file=profile_file, sops=sops)
-    return FileTokenStore(_store.token_path(name))
+        path = _locations.token_path(name, encrypted=True)
+        return SopsTokenStore(path, profile_file=profile_file, sops=sops)
+    return FileTokenStore(_locations.token_path(name))

@@ -24,10 +24,10 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
-from planet_profiles._contract import is_encrypted_name
-from planet_profiles._documents import read_profile
-from planet_profiles._errors import Problem
-from planet_profiles._problems import (
+from ._documents import read_profile
+from ._errors import Problem
+from ._names import is_encrypted_name
+from ._problems import (
     KeyRule,
     describe,
     is_unicode,
@@ -45,9 +45,9 @@ from planet_profiles._problems import (
     pointer,
     sort_problems,
 )
-from planet_profiles._schema import INDEX_FILENAME, index_path, schema_filename, schema_path
-from planet_profiles._schemacheck import Checker
-from planet_profiles._sopscheck import plaintext_secret_problems, sops_in_plaintext, sops_problems
+from ._schema import INDEX_FILENAME, index_path, schema_filename, schema_path
+from ._schemacheck import Checker
+from ._sopscheck import plaintext_secret_problems, sops_in_plaintext, sops_problems
 
 __all__ = [
     "TypeSchema",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from planet_profiles._contract import ENCRYPTED_REGEX
+from planet_profiles._names import ENCRYPTED_REGEX
 from planet_profiles._sops import Sops
 
 PROFILE_FILE = "auth_client.sops.json"

@@ -25,7 +25,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import planet_profiles
-from planet_profiles._contract import ENDPOINT_KEYS, SECRET_KEYS
+from planet_profiles._names import ENDPOINT_KEYS, SECRET_KEYS
 
 MARK = "SeKrit"  # every generated secret contains it, so a leak is easy to spot
 DEAD_SERVER = "http://127.0.0.1:9"  # nothing listens there: any HTTP call fails at once

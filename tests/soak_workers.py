@@ -50,13 +50,13 @@ def soak_mode() -> bool:
 
 def _paths(encrypted: bool) -> dict[str, Path]:
     """Token, profile and user config files below `HOME` (read when called: `HOME` is the worker's)."""
-    from planet_profiles import _store
+    from planet_profiles import _locations
 
-    profile_dir = _store.user_profiles_dir() / PROFILE
+    profile_dir = _locations.user_profiles_dir() / PROFILE
     return {
-        "token": _store.token_path(PROFILE, encrypted=encrypted),
+        "token": _locations.token_path(PROFILE, encrypted=encrypted),
         "profile": profile_dir / ("auth_client.sops.json" if encrypted else "auth_client.json"),
-        "config": _store.user_config_path(),
+        "config": _locations.user_config_path(),
     }
 
 
@@ -109,11 +109,11 @@ def _check_token(store: Any, salt: str) -> tuple[int, str | None]:
 
 def _check_others(encrypted: bool) -> None:
     """Load the profile (plaintext variant only: it is rewritten) and `~/.planet.json` as the library does."""
-    from planet_profiles import _loader, _store
+    from planet_profiles import _loader, _locations
 
     if not encrypted:
         _loader.load_config(_paths(False)["profile"])
-    if "seq" not in _store.read_user_config():
+    if "seq" not in _locations.read_user_config():
         raise ValueError("~/.planet.json without `seq`")
 
 
@@ -157,7 +157,7 @@ def rewrite_and_count_strays(home: Path) -> int:
 def refresh_bounds(duration: float, ttl: float) -> tuple[int, int]:
     """(fewest, most) refreshes one shared token with lifetime `ttl` needs over `duration` s.
 
-    `_session.refresh_at` renews `window = min(60, ttl / 10)` s before `_exp`, and `_iat` is whole
+    `_token_manager.refresh_at` renews `window = min(60, ttl / 10)` s before `_exp`, and `_iat` is whole
     seconds, so a token lives between `ttl - window - 1` and `ttl - window` s; plus one for a 401 at a
     second boundary (the API's `exp` can be up to 1 s earlier than ours) and one for the start. Eight
     uncoordinated processes would need about eight times the upper bound.
@@ -217,7 +217,7 @@ def _profile_document(seq: int, *, issuer: str, secret: str | None = None) -> di
 
 def _write_round(encrypted: bool, salt: str, seq: int, ack_fd: int | None = None) -> None:
     """One round of writes through the library: token, then (plaintext variant) profile, then user config."""
-    from planet_profiles import _store
+    from planet_profiles import _locations
     from planet_profiles._atomic import atomic_write
     from planet_profiles._models import parse_config
 
@@ -226,9 +226,9 @@ def _write_round(encrypted: bool, salt: str, seq: int, ack_fd: int | None = None
         os.write(ack_fd, b"%d\n" % seq)
     if not encrypted:
         document = _profile_document(seq, issuer="http://127.0.0.1:9")
-        _store.save_profile(PROFILE, parse_config(document))
+        _locations.save_profile(PROFILE, parse_config(document))
     config = {"PL_AUTH_PROFILE": PROFILE, "seq": seq, "padding": "y" * (seq % 3000)}
-    atomic_write(_store.user_config_path(), json.dumps(config).encode(), mode=0o600)
+    atomic_write(_locations.user_config_path(), json.dumps(config).encode(), mode=0o600)
 
 
 def _writer(encrypted: bool, salt: str, ack_file: Path, first_seq: int) -> None:

@@ -26,9 +26,9 @@ from planet_profiles._config import (
     SecretValue,
     parse_config,
 )
-from planet_profiles._contract import ENDPOINT_KEYS
 from planet_profiles._models import CLIENT_TYPES
 from planet_profiles._models import parse_config as parse_model
+from planet_profiles._names import ENDPOINT_KEYS
 from planet_profiles._oauth import endpoint_override
 from planet_profiles._schema import schema_path
 from tests.test_models import minimal

@@ -1,7 +1,7 @@
 """Crash-safe storage (SECURITY TOK-07): writers SIGKILLed at random points never leave a broken file.
 
 A driver process forks writers that save `token.json` (through `FileTokenStore`), the profile (through
-`_store.save_profile`) and `~/.planet.json` (through `atomic_write`) in a tight loop, and kills each
+`_locations.save_profile`) and `~/.planet.json` (through `atomic_write`) in a tight loop, and kills each
 writer's process group after a random 0–30 ms. After every kill the files must load with the library's own
 readers, hold the newest completed refresh token and mode `0600`; a reader process running all along must
 never see a partial file. The encrypted variant does the same with `token.sops.json` (real sops, real age

@@ -30,7 +30,7 @@ from planet_profiles import _http, _oauth
 from planet_profiles._authenticator import RequestAuthenticator
 from planet_profiles._errors import DiscoveryError, OAuthError, TransportError
 from planet_profiles._http import RetryPolicy
-from planet_profiles._session import TokenManager, refresh_at, still_valid
+from planet_profiles._token_manager import TokenManager, refresh_at, still_valid
 from planet_profiles._tokens import MemoryTokenStore, Token
 from tests.fault_proxy import Fault, FaultProxy
 from tests.fixtures_devserver import DevServer

@@ -1,4 +1,4 @@
-"""The cross-process token refresh lock (`planet_profiles._session.file_lock`, through `filelock`).
+"""The cross-process token refresh lock (`planet_profiles._token_manager.file_lock`, through `filelock`).
 
 Processes that renew the same profile's token take `<token file>.lock` one at a time (SECURITY TOK-05):
 here several real processes take it, each writes an enter and an exit marker to a shared file with a pause
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from planet_profiles import StorageError
-from planet_profiles._session import file_lock
+from planet_profiles._token_manager import file_lock
 
 REPO = Path(__file__).resolve().parent.parent
 PROCESSES = 4
@@ -29,7 +29,7 @@ ROUNDS = 3
 _WORKER = """
 import contextlib, os, sys, time
 from pathlib import Path
-from planet_profiles._session import file_lock
+from planet_profiles._token_manager import file_lock
 token, log, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 use_lock, rounds = sys.argv[4] == "1", int(sys.argv[5])
 while not go.exists():
@@ -100,7 +100,8 @@ def test_a_lock_held_too_long_is_a_storage_error(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from planet_profiles._session import file_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from planet_profiles._token_manager import file_lock\n"
             "with file_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(30)",
             str(token),
         ],

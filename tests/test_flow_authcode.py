@@ -1,4 +1,4 @@
-"""Authorization code + PKCE logins (`_flow_authcode`, `_loopback`) against the real dev server.
+"""Authorization code + PKCE logins (`_flows.authcode`, `_flows.loopback`) against the real dev server.
 
 The browser is `tests/browser_driver.py`, set as `BROWSER` so that the library's own `webbrowser.open` call
 starts it: it logs in on the dev server's pages and delivers the redirect to the loopback listener, or
@@ -29,8 +29,8 @@ import requests
 import planet_auth_utils
 import planet_profiles
 from planet_profiles import AuthContext, AuthError, LoginRequiredError, OAuthError, StorageError
-from planet_profiles._flow_authcode import _Attempt, pkce_challenge
-from planet_profiles._loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener, acknowledgement_page
+from planet_profiles._flows.authcode import _Attempt, pkce_challenge
+from planet_profiles._flows.loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener, acknowledgement_page
 from tests.fixtures_devserver import DevServer, complete_browser_login
 
 DRIVER = Path(__file__).resolve().with_name("browser_driver.py")

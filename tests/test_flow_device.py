@@ -25,10 +25,10 @@ from planet_profiles import (
     InvalidGrantError,
     LoginRequiredError,
     OAuthError,
-    _flow_device,
     _http,
 )
-from planet_profiles._flow_device import (
+from planet_profiles._flows import device as flow_device
+from planet_profiles._flows.device import (
     DEVICE_CODE_GRANT,
     DeviceCodeAuthClient,
     DeviceCodeWithClientSecretAuthClient,
@@ -423,8 +423,8 @@ def test_browser_is_not_opened_for_non_http_uris(monkeypatch: pytest.MonkeyPatch
 
     opened: list[str] = []
     monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
-    _flow_device._open_browser("javascript:alert(1)")
-    _flow_device._open_browser("https://login.example.com/device")
+    flow_device.open_verification_uri({"verification_uri": "javascript:alert(1)"})
+    flow_device.open_verification_uri({"verification_uri": "https://login.example.com/device"})
     assert opened == ["https://login.example.com/device"]
 
 

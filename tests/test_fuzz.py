@@ -209,7 +209,7 @@ def use_context(prop: str, ctx: Any, secrets: Sequence[str]) -> None:
         auth = attempt(prop, "client_auth", client.client_auth, secrets)
         no_leak(repr(auth), secrets, "a secret leaked")
     if client.client_type.startswith("oidc_auth_code"):
-        from planet_profiles._loopback import acknowledgement_page
+        from planet_profiles._flows.loopback import acknowledgement_page
 
         attempt(prop, "acknowledgement_page", lambda: acknowledgement_page(client.config, file=client.file))
     if client.static_header() is not None:
@@ -328,7 +328,7 @@ def test_tampered_encrypted_profiles(
 def use_token(prop: str, token: Any, path: Path, secrets: Sequence[str]) -> None:
     """Everything that reads a loaded token: repr, expiry maths, the credential the seed API returns."""
     from planet_profiles._context import Credential
-    from planet_profiles._session import refresh_at, still_valid
+    from planet_profiles._token_manager import refresh_at, still_valid
 
     def read() -> str:
         credential = Credential(token, path)
@@ -411,7 +411,7 @@ def cli_token_state(path: Path) -> Any:
 def test_environment_and_user_config(
     env: dict[str, str], config: bytes | None, explicit: str | None, api_key: str, tmp_path: Path
 ) -> None:
-    from planet_profiles._sources import resolve_source
+    from planet_profiles._selection import resolve_source
 
     LEDGER.cases["environment"] += 1
     secrets = [api_key, *(v for v in env.values() if MARK in v), MARK + "-builtin-secret"]

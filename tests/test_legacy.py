@@ -28,7 +28,7 @@ from planet_profiles import (
     from_config,
     open_profile,
 )
-from planet_profiles._legacy import PlanetLegacyAuthClient
+from planet_profiles._flows.legacy import PlanetLegacyAuthClient
 from tests.fixtures_devserver import DevServer
 from tests.fixtures_keys import AgeKey, make_encrypted_profile
 from tests.legacy_double import LegacyDouble, LegacyUser

@@ -17,7 +17,7 @@ import planet_profiles
 from planet_profiles import _oauth
 from planet_profiles._context import AuthContext
 from planet_profiles._errors import ConfigError, DiscoveryError
-from planet_profiles._session import RefreshWindow, TokenManager, refresh_at
+from planet_profiles._token_manager import RefreshWindow, TokenManager, refresh_at
 from planet_profiles._tokens import MemoryTokenStore, Token
 from tests.fault_proxy import Fault, FaultProxy
 from tests.fixtures_devserver import DevServer, DevServerFactory, approve_device

@@ -50,10 +50,10 @@ from planet_profiles import (
     _http,
 )
 from planet_profiles._clients import make_client
-from planet_profiles._flow_authcode import _Attempt
+from planet_profiles._flows.authcode import _Attempt
 from planet_profiles._http import DEFAULT_POLICY
-from planet_profiles._session import TokenManager
 from planet_profiles._sops import Sops
+from planet_profiles._token_manager import TokenManager
 from planet_profiles._tokens import MemoryTokenStore, SopsTokenStore
 from tests.fixtures_devserver import DevServer
 from tests.fixtures_keys import AgeKey, make_encrypted_profile

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planet_profiles._contract import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._errors import (
     SopsError,
     SopsFileMissingError,
@@ -30,6 +29,7 @@ from planet_profiles._errors import (
     SopsTimeoutError,
     StorageError,
 )
+from planet_profiles._names import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._sops import Sops, default_sops
 from tests.fixtures_keys import AgeKey, make_encrypted_profile
 

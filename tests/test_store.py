@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from planet_profiles import ProfileNameError, ProfileNotFoundError, _store
+from planet_profiles import ProfileNameError, ProfileNotFoundError, _locations
 
 
 def _profile(root: Path, name: str, filename: str = "auth_client.json", doc: dict | None = None) -> Path:
@@ -21,7 +21,7 @@ def _profile(root: Path, name: str, filename: str = "auth_client.json", doc: dic
 
 @pytest.mark.parametrize("name", ["default", "my-profile", "_my_profile_name_", "team.prod", "a1"])
 def test_valid_names(name: str) -> None:
-    assert _store.check_profile_name(name) == name
+    assert _locations.check_profile_name(name) == name
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_valid_names(name: str) -> None:
 )
 def test_invalid_names_are_typed_errors(name: str) -> None:
     with pytest.raises(ProfileNameError) as info:
-        _store.check_profile_name(name, source="PL_AUTH_PROFILE")
+        _locations.check_profile_name(name, source="PL_AUTH_PROFILE")
     assert "PL_AUTH_PROFILE" in str(info.value)
     assert "looked up in lower case" in str(info.value)
 
@@ -43,12 +43,12 @@ def test_search_path_order_and_origin(
     _profile(team, "shared")
     _profile(other, "shared", doc={"client_type": "none", "note": "shadowed"})
     _profile(other, "only-other")
-    found = _store.find_profile("shared")
+    found = _locations.find_profile("shared")
     assert found.root == team and found.origin == "PL_AUTH_PROFILE_PATH"
     # ~/.planet wins over the search path
     _profile(hermetic_env / ".planet", "shared")
-    assert _store.find_profile("shared").origin == "~/.planet"
-    names = [(p.name, p.root) for p in _store.list_profiles()]
+    assert _locations.find_profile("shared").origin == "~/.planet"
+    names = [(p.name, p.root) for p in _locations.list_profiles()]
     assert names == [("only-other", other), ("shared", hermetic_env / ".planet")]
 
 
@@ -56,20 +56,20 @@ def test_sops_file_preferred(hermetic_env: Path) -> None:
     root = hermetic_env / ".planet"
     _profile(root, "p")
     enc = _profile(root, "p", "auth_client.sops.json")
-    found = _store.find_profile("p")
+    found = _locations.find_profile("p")
     assert found.file == enc and found.encrypted
 
 
 def test_missing_profile_names_the_places(hermetic_env: Path) -> None:
     with pytest.raises(ProfileNotFoundError) as info:
-        _store.find_profile("nope", source="PL_AUTH_PROFILE")
+        _locations.find_profile("nope", source="PL_AUTH_PROFILE")
     message = str(info.value)
     assert str(hermetic_env / ".planet" / "nope") in message
     assert "PL_AUTH_PROFILE" in message and "planet-profiles new" in message
 
 
 def test_token_path_is_always_under_home(hermetic_env: Path) -> None:
-    assert _store.token_path("x") == hermetic_env / ".planet" / "x" / "token.json"
-    assert _store.token_path("x", encrypted=True).name == "token.sops.json"
+    assert _locations.token_path("x") == hermetic_env / ".planet" / "x" / "token.json"
+    assert _locations.token_path("x", encrypted=True).name == "token.sops.json"
     with pytest.raises(ProfileNameError):
-        _store.token_path("../x")
+        _locations.token_path("../x")

@@ -24,8 +24,8 @@ import yaml
 
 import planet_profiles
 from planet_profiles import _copier_ext
-from planet_profiles._contract import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._models import CONFIG_MODELS
+from planet_profiles._names import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._sops import Sops
 from tests.conftest import REPO
 from tests.fixtures_keys import AgeKey, write_sops_yaml

@@ -107,7 +107,7 @@ def test_httpx_imported_later_gets_an_httpx_auth(saved_profile: Path) -> None:
 
 def test_an_authenticator_made_before_httpx_still_sets_the_header(saved_profile: Path) -> None:
     """Handed to httpx without asking the context again, it is a plain callable to httpx (`FunctionAuth`):
-    the header is set, with no 401 retry (documented in `_authenticator.for_loaded_transports`)."""
+    the header is set, with no 401 retry (documented in `_context.for_loaded_transports`)."""
     out = _run(
         _OPEN + "import httpx\n"
         "seen = []\n"

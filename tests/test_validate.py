@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from planet_profiles._contract import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._documents import parse_json
 from planet_profiles._errors import ConfigError, Problem
 from planet_profiles._models import CLIENT_TYPES, parse_config
+from planet_profiles._names import ENCRYPTED_REGEX, SECRET_KEYS
 from planet_profiles._problems import PINNED_URL_KEYS
 from planet_profiles._schema import INDEX_FILENAME, generate_schemas
 from planet_profiles._sopscheck import ENC_PATTERN

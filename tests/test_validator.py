@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from planet_profiles import ConfigError, OAuthError, UnsupportedOperationError, from_config
 from planet_profiles._http import RetryPolicy
-from planet_profiles._validator import MultiIssuerValidator, TokenValidator, scopes_of
+from planet_profiles._token_validation import MultiIssuerValidator, TokenValidator, scopes_of
 from tests.fixtures_devserver import DevServer, DevServerFactory
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,5 @@
 """`python -m planet_profiles._cli`: the same as the `planet-profiles` console script."""
 
-from planet_profiles._cli import main
+from . import main
 
 main()

@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from planet_profiles import __version__
-from planet_profiles._errors import ProfileError
+from .. import __version__
+from .._errors import ProfileError
 
 __all__ = [
     "EX_INTERRUPTED",
@@ -174,7 +174,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 def _complete_profile(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    from planet_profiles._store import list_profiles
+    from .._locations import list_profiles
 
     try:
         names = [location.name for location in list_profiles()]

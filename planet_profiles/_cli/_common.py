@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planet_profiles._errors import ProfileError, ProfileNotFoundError
+from .._errors import ProfileError
 
 if TYPE_CHECKING:
-    from planet_profiles._sources import Source
-    from planet_profiles._store import ProfileLocation
+    from .._locations import ProfileLocation
+    from .._selection import Source
 
 __all__ = [
     "Target",
@@ -54,7 +54,7 @@ class Target:
 
     def token_file(self) -> Path | None:
         """Where the loader keeps this profile's token (None for types without tokens)."""
-        from planet_profiles._clients import client_class_for
+        from .._clients import client_class_for
 
         if self.source.kind == "api_key":
             return None
@@ -71,7 +71,7 @@ class Target:
             value = read_raw(self.location.file).get("client_type")
             return value if isinstance(value, str) else None
         if self.source.kind == "profile":
-            from planet_profiles._builtins import builtin_config
+            from .._builtins import builtin_config
 
             return str((builtin_config(self.name) or {}).get("client_type"))
         return "static_apikey" if self.source.kind == "api_key" else "oidc_client_credentials_secret"
@@ -79,39 +79,25 @@ class Target:
 
 def token_file(name: str, location: ProfileLocation | None) -> Path | None:
     """Where the loader keeps the token of profile `name` (`~/.planet/<name>/token[.sops].json`)."""
-    from planet_profiles._tokens import token_store
+    from .._tokens import token_store
 
     profile_file = location.file if location else None
     return token_store(name, save_token_file=True, profile_file=profile_file).path
 
 
 def resolve_target(name: str | None) -> Target:
-    """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None; a missing profile is
-    an error unless it is built in."""
-    from planet_profiles._builtins import builtin_config
-    from planet_profiles._sources import resolve_source
-    from planet_profiles._store import find_profile
+    """`name`, or the selected source (PL_AUTH_PROFILE, ~/.planet.json, …) when None, located as the loader
+    locates it (`_selection.locate`); a missing profile is an error unless it is built in."""
+    from .._selection import locate, resolve_source
 
-    source = resolve_source(name)
-    if source.kind != "profile":
-        from planet_profiles._loader import open_profile
-
-        ctx = open_profile(name, save_token_file=False)  # ad-hoc: nothing on disk to decrypt
-        return Target(str(ctx.profile_name()), source, None)
-    assert source.profile is not None
-    try:
-        location = find_profile(source.profile, source=source.origin)
-    except ProfileNotFoundError:
-        if builtin_config(source.profile) is None:
-            raise
-        location = None
-    return Target(source.profile, source, location)
+    located = locate(resolve_source(name))
+    return Target(located.name, located.source, located.location)
 
 
 def read_raw(file: Path) -> dict[str, Any]:
     """The JSON object of a profile file as stored (an encrypted file is NOT decrypted), read as the loader
     reads it (`planet_profiles._documents.load_profile`)."""
-    from planet_profiles._documents import load_profile
+    from .._documents import load_profile
 
     data: dict[str, Any] = load_profile(file).data
     return data
@@ -159,8 +145,8 @@ class TokenState:
 
 def read_token_state(path: Path | None, *, now: float | None = None) -> TokenState:
     """The state of the token file `path` (plain or sops-encrypted), without decrypting it."""
-    from planet_profiles._session import still_valid
-    from planet_profiles._tokens import Token, read_token_data
+    from .._token_manager import still_valid
+    from .._tokens import Token, read_token_data
 
     if path is None:
         return TokenState(NONE, None)

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planet_profiles._errors import ProfileError
-
+from .._errors import ProfileError
 from ._app import CliError, cli, emit_json, json_option, mark, profile_argument
 from ._common import REFRESHABLE, VALID, Target, human_duration, read_raw, read_token_state, resolve_target
 
 if TYPE_CHECKING:
-    from planet_profiles._context import AuthContext
+    from .._context import AuthContext
 
 
 @dataclass
@@ -64,8 +63,8 @@ class _Walk:
         return f"{location.file} ({location.origin})"
 
     def step_schema(self) -> str:
-        from planet_profiles._contract import SECRET_KEYS
-        from planet_profiles._validate import validate_document, validate_file
+        from .._names import SECRET_KEYS
+        from .._validate import validate_document, validate_file
 
         assert self.target is not None
         location = self.target.location
@@ -93,7 +92,7 @@ class _Walk:
         return f"{doc.get('client_type')}{note}"
 
     def step_decrypt(self) -> str:
-        from planet_profiles._sops import default_sops
+        from .._sops import default_sops
 
         assert self.target is not None
         location = self.target.location
@@ -106,8 +105,8 @@ class _Walk:
         return f"decrypted in memory with {default_sops().binary}"
 
     def step_load(self) -> str:
-        from planet_profiles._clients import OidcAuthClient
-        from planet_profiles._loader import open_profile
+        from .._clients import OidcAuthClient
+        from .._loader import open_profile
 
         assert self.target is not None
         try:
@@ -120,7 +119,7 @@ class _Walk:
         return type(client).__name__
 
     def step_server(self) -> str:
-        from planet_profiles._clients import OidcAuthClient
+        from .._clients import OidcAuthClient
 
         assert self.ctx is not None
         client = self.ctx.auth_client()

@@ -16,9 +16,8 @@ from typing import Any
 
 import click
 
-from planet_profiles._contract import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
-from planet_profiles._errors import ProfileError, SopsError, SopsNoKeyError
-
+from .._errors import ProfileError, SopsError, SopsNoKeyError
+from .._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 from ._app import CliError, cli
 from ._common import find_files, read_raw
 
@@ -40,8 +39,8 @@ def _source_file(path: Path) -> Path:
 
 def _check_ciphertext(ciphertext: bytes, plain: dict[str, Any], target: Path) -> None:
     """Refuse ciphertext that is not exactly `plain` with only its secrets encrypted."""
-    from planet_profiles._documents import parse_json
-    from planet_profiles._validate import validate_document
+    from .._documents import parse_json
+    from .._validate import validate_document
 
     doc, problems = parse_json(ciphertext, file=str(target))
     if doc is None or problems or not isinstance(doc, dict):
@@ -78,11 +77,11 @@ def encrypt(path: Path, recipients: tuple[str, ...]) -> None:
     password, api_key) are encrypted; reviewers can read every other key. Recipients come from the
     .sops.yaml found from the file's directory upwards, or from --age.
     """
-    from planet_profiles._atomic import atomic_write
-    from planet_profiles._errors import ConfigError
-    from planet_profiles._sops import default_sops
-    from planet_profiles._tokens import recipients_of
-    from planet_profiles._validate import validate_document
+    from .._atomic import atomic_write
+    from .._errors import ConfigError
+    from .._sops import default_sops
+    from .._tokens import recipients_of
+    from .._validate import validate_document
 
     source = _source_file(path)
     target = source.with_name(ENCRYPTED_FILE)
@@ -140,7 +139,7 @@ def rekey(paths: tuple[Path, ...], no_rotate: bool) -> None:
     PATHS are files or directories searched for auth_client.sops.json (default: the current directory).
     Run it after adding or removing a team member's key in .sops.yaml; you need a key that can decrypt.
     """
-    from planet_profiles._sops import default_sops
+    from .._sops import default_sops
 
     files = find_files(paths or (Path("."),), (ENCRYPTED_FILE,))
     if not files:
@@ -181,7 +180,7 @@ def keygen(output: Path | None, show: bool) -> None:
     without any setting; elsewhere, set SOPS_AGE_KEY_FILE. Send the recipient to your team: it goes
     into the `.sops.yaml` of the profile repository.
     """
-    from planet_profiles._agekey import default_key_file, generate_key_file, recipients_of
+    from .._agekey import default_key_file, generate_key_file, recipients_of
 
     path = output or default_key_file()
     if show:

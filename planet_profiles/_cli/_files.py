@@ -26,7 +26,7 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     Encrypted files are checked too: secrets must be sops ENC[…] values, every other key clear text.
     Prints one `file: /pointer: message` line per problem and exits 1 if there is any.
     """
-    from planet_profiles._validate import validate_file
+    from .._validate import validate_file
 
     files = find_files(paths or (Path("."),), PROFILE_PATTERNS)
     problems = [problem for file in files for problem in validate_file(file)]
@@ -61,7 +61,7 @@ def schema(check: bool, directory: Path | None) -> None:
 
     DIRECTORY defaults to the package's schema directory (the checkout's `schema/`).
     """
-    from planet_profiles import _schema
+    from .. import _schema
 
     where = directory or _schema.schema_dir()
     if check:
@@ -111,8 +111,8 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     secrets in with `encrypt`. The templates come from `planet-profiles templates --git`, so
     `copier update --trust` can change the result later.
     """
-    from planet_profiles._store import user_profiles_dir
-    from planet_profiles._templates import home_relative, versioned_copy
+    from .._locations import user_profiles_dir
+    from .._templates import home_relative, versioned_copy
 
     template = "profile-repo" if repo else "profile"
     answers = {**_answers(data), "template": template}
@@ -156,7 +156,7 @@ def templates(name: str | None, versioned: bool) -> None:
 
     `planet-profiles new` uses the --git repository.
     """
-    from planet_profiles import _templates
+    from .. import _templates
 
     if versioned:
         if name:

@@ -13,21 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planet_profiles._contract import REDACTED
-from planet_profiles._errors import ProfileError
-
+from .._errors import ProfileError
+from .._names import REDACTED
 from ._app import cli, emit_json, json_option, profile_argument
 from ._common import Target, read_raw, read_token_state, resolve_target, token_file
 
 if TYPE_CHECKING:
-    from planet_profiles._store import ProfileLocation
+    from .._locations import ProfileLocation
 
 log = logging.getLogger("planet_profiles.cli")
 
 
 def _selected_profile() -> str | None:
     """The name the selection picks without an argument, or None when that is not a plain profile."""
-    from planet_profiles._sources import explain_selection
+    from .._selection import explain_selection
 
     try:
         row = next(r for r in explain_selection() if r["selected"])
@@ -56,7 +55,7 @@ def _row(
 
 
 def _builtin_rows(taken: set[str], selected: str | None) -> list[dict[str, Any]]:
-    from planet_profiles._builtins import builtin_config, builtin_names
+    from .._builtins import builtin_config, builtin_names
 
     try:
         names = [n for n in builtin_names() if n not in taken]
@@ -75,7 +74,7 @@ def list_command(as_json: bool) -> None:
     Shows the client type, where the profile was found, whether it is encrypted, and its token state
     (none, valid, expired, refreshable). `*` marks the profile used when none is named. Needs no key.
     """
-    from planet_profiles._store import list_profiles
+    from .._locations import list_profiles
 
     selected = _selected_profile()
     rows = []
@@ -107,8 +106,8 @@ def list_command(as_json: bool) -> None:
 
 def _config_rows(target: Target) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """`key -> {value, origin, secret}` for the effective config, and facts about the file."""
-    from planet_profiles._config import parse_config
-    from planet_profiles._contract import SECRET_KEYS
+    from .._config import parse_config
+    from .._names import SECRET_KEYS
 
     if target.location is None:
         return _adhoc_rows(target), {}
@@ -143,8 +142,8 @@ def _config_rows(target: Target) -> tuple[dict[str, dict[str, Any]], dict[str, A
 
 def _adhoc_rows(target: Target) -> dict[str, dict[str, Any]]:
     """Rows for a built-in profile or ad-hoc credentials (loaded without files: nothing to decrypt)."""
-    from planet_profiles._loader import open_profile
-    from planet_profiles._sources import ENV_CLIENT_ID, ENV_CLIENT_SECRET
+    from .._loader import open_profile
+    from .._selection import ENV_CLIENT_ID, ENV_CLIENT_SECRET
 
     source = target.source
     ctx = open_profile(source.profile if source.kind == "profile" else None, save_token_file=False)
@@ -180,7 +179,7 @@ def show(name: str | None, as_json: bool) -> None:
     ~/.planet.json (ad-hoc credentials), or a built-in profile. Also shows why this profile was selected
     (every source in precedence order) and its token state. Needs no key.
     """
-    from planet_profiles._sources import explain_selection
+    from .._selection import explain_selection
 
     target = resolve_target(name)
     rows, facts = _config_rows(target)

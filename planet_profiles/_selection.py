@@ -16,6 +16,9 @@ documented, checked and explainable: `explain_selection()` lists every source an
 A selected source that is broken is an error, never a silent fall-back to the next one. Ad-hoc client
 credentials take the auth server and scopes of the built-in `oidc_client_credentials_secret` profile
 (`_builtins`); without one they are an error that says so.
+
+`locate()` goes one step further for the loader and the CLI alike: the selected profile's file on the search
+path (`_locations`), else its built-in config.
 """
 
 from __future__ import annotations
@@ -24,22 +27,27 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import _store
-from ._builtins import default_profile_name
-from ._errors import ProfileError
+from . import _locations
+from ._builtins import builtin_config, canonical_name, default_for_client_type, default_profile_name
+from ._errors import ProfileError, ProfileNotFoundError
+
+if TYPE_CHECKING:
+    from ._locations import ProfileLocation
 
 __all__ = [
     "ENV_API_KEY",
     "ENV_CLIENT_ID",
     "ENV_CLIENT_SECRET",
+    "Located",
     "Source",
     "explain_selection",
+    "locate",
     "resolve_source",
 ]
 
-ENV_PROFILE = _store.ENV_PROFILE
+ENV_PROFILE = _locations.ENV_PROFILE
 ENV_CLIENT_ID = "PL_AUTH_CLIENT_ID"
 ENV_CLIENT_SECRET = "PL_AUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
 ENV_API_KEY = "PL_API_KEY"
@@ -61,7 +69,7 @@ class Source:
 
 
 def _user_config(use_configfile: bool) -> dict[str, Any]:
-    return _store.read_user_config() if use_configfile else {}
+    return _locations.read_user_config() if use_configfile else {}
 
 
 def _from(name: str, use_env: bool, config: dict[str, Any]) -> tuple[str | None, str]:
@@ -72,7 +80,7 @@ def _from(name: str, use_env: bool, config: dict[str, Any]) -> tuple[str | None,
     if value is not None and not isinstance(value, str):
         raise ProfileError(
             f"`{name}` must be a string",
-            file=str(_store.user_config_path()),
+            file=str(_locations.user_config_path()),
             key=name,
             hint="Fix ~/.planet.json",
         )
@@ -127,10 +135,54 @@ def resolve_source(
         if source is not None:
             if source.profile is not None:
                 where = ENV_PROFILE if source.origin == "~/.planet.json" else source.origin
-                name = _store.check_profile_name(source.profile, source=where)
+                name = _locations.check_profile_name(source.profile, source=where)
                 source = dataclasses.replace(source, profile=name)
             return source
     raise AssertionError("the built-in default is always set")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Located:
+    """The selected credentials and where they are: the winning `source`, the profile `name` (what
+    `AuthContext.profile_name()` says), and either the profile's `location` on disk or, for a profile without
+    a file, its `config` dict: a built-in profile, or one made from ad-hoc credentials (`source.kind`
+    `client_credentials` or `api_key`; the dict then holds the secret, never shown in `repr`)."""
+
+    source: Source
+    name: str
+    location: ProfileLocation | None = None
+    config: dict[str, Any] | None = field(default=None, repr=False)
+
+
+def locate(source: Source, *, builtins: bool = True) -> Located:
+    """Where the credentials of `source` (from `resolve_source`) are: a profile on the search path, else a
+    built-in one (an alias is named after the profile it stands for, as in planet-auth), or the config made
+    from ad-hoc credentials. `ProfileNotFoundError` when neither has the profile (with `builtins=False`: when
+    it is not on disk). Reads no profile file, decrypts nothing."""
+    if source.kind == "api_key":
+        config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
+        return Located(source, "_PL_API_KEY", config=config)
+    if source.kind == "client_credentials":
+        base = default_for_client_type("oidc_client_credentials_secret")
+        if base is None:
+            raise ProfileError(
+                "ad-hoc client credentials need a built-in `oidc_client_credentials_secret` profile "
+                "to name the auth server, and there is none",
+                key=ENV_CLIENT_ID if source.origin != "argument" else "client_id",
+                hint="Create a profile (`planet-profiles new`) and select it with PL_AUTH_PROFILE instead",
+            )
+        base_name, base_config = base
+        config = {**base_config, "client_id": source.client_id, "client_secret": source.client_secret}
+        return Located(source, f"{base_name}-{source.client_id}", config=config)
+    assert source.profile is not None
+    try:
+        location = _locations.find_profile(source.profile, source=source.origin)
+    except ProfileNotFoundError:
+        builtin = builtin_config(source.profile) if builtins else None
+        if builtin is None:
+            raise
+        return Located(source, canonical_name(source.profile), config=builtin)
+    return Located(source, source.profile, location)
 
 
 _LABELS = (

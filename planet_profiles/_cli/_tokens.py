@@ -13,33 +13,27 @@ from typing import Any
 
 import click
 
-from planet_profiles._errors import AuthError
-
+from .._errors import AuthError
 from ._app import cli, profile_argument
 from ._common import human_duration
 
 
 def _cached_access_token(name: str | None) -> str | None:
     """The profile's cached access token if it is not due for renewal, else None (then the caller loads
-    the profile and lets its `TokenManager` renew). Same freshness rule as `TokenManager.token()`."""
-    from planet_profiles._errors import ProfileNotFoundError
-    from planet_profiles._session import refresh_at
-    from planet_profiles._sources import resolve_source
-    from planet_profiles._store import find_profile
-    from planet_profiles._tokens import token_store
+    the profile and lets its `TokenManager` renew). Same freshness rule as `TokenManager.token()`; the
+    profile is located as the loader locates it, but a built-in one is left to the full path."""
+    from .._errors import ProfileNotFoundError
+    from .._selection import locate, resolve_source
+    from .._token_manager import refresh_at
+    from .._tokens import token_store
 
-    if name is None:  # the selection; an explicit name skips it (it may load built-in providers)
-        source = resolve_source(None)
-        if source.kind != "profile" or source.profile is None:
-            return None
-        name, where = source.profile, source.origin
-    else:
-        where = "argument"
     try:
-        location = find_profile(name, source=where)
+        located = locate(resolve_source(name), builtins=False)
     except ProfileNotFoundError:
         return None  # maybe built in: the full path decides
-    token = token_store(name, save_token_file=True, profile_file=location.file).load()
+    if located.location is None:
+        return None  # ad-hoc credentials
+    token = token_store(located.name, save_token_file=True, profile_file=located.location.file).load()
     if token is not None and time.time() < refresh_at(token):
         return token.access_token
     return None
@@ -56,8 +50,8 @@ def token(name: str | None) -> None:
     """
     value = _cached_access_token(name)
     if value is None:
-        from planet_profiles._errors import UnsupportedOperationError
-        from planet_profiles._loader import open_profile
+        from .._errors import UnsupportedOperationError
+        from .._loader import open_profile
 
         ctx = open_profile(name)
         manager = ctx.token_manager
@@ -95,17 +89,17 @@ def login(name: str | None, no_browser: bool, device: bool, scopes: tuple[str, .
     and read the pasted code; device-code profiles show a code to enter on another device. Profiles that
     need no user (client credentials, API keys) just fetch their credential.
     """
-    from planet_profiles._loader import open_profile
+    from .._loader import open_profile
 
     ctx = open_profile(name)
     kwargs: dict[str, Any] = {"requested_scopes": list(scopes)} if scopes else {}
     if device:
-        from planet_profiles._flow_device import _open_browser, show_device_prompt
+        from .._flows.device import open_verification_uri, show_device_prompt
 
         info = ctx.device_login_initiate(**kwargs)
         show_device_prompt(info, stream=sys.stderr)
         if not no_browser:
-            _open_browser(str(info.get("verification_uri_complete") or info["verification_uri"]))
+            open_verification_uri(info)
         credential = ctx.device_login_complete(info)
     else:
         credential = ctx.login(allow_open_browser=not no_browser, allow_tty_prompt=True, **kwargs)
@@ -126,7 +120,7 @@ def logout(name: str | None) -> None:
 
     The local token file is deleted even when the server cannot be reached; a warning says so.
     """
-    from planet_profiles._loader import open_profile
+    from .._loader import open_profile
 
     ctx = open_profile(name)
     path = ctx.token_file_path()

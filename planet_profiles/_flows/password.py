@@ -21,10 +21,10 @@ import getpass
 import logging
 from typing import Any
 
-from ._clients import OidcAuthClient
-from ._config import ResourceOwnerFlowConfig, secret_value
-from ._errors import InvalidGrantError, LoginRequiredError
-from ._tokens import Token
+from .._clients import OidcAuthClient
+from .._config import ResourceOwnerFlowConfig, secret_value
+from .._errors import InvalidGrantError, LoginRequiredError
+from .._tokens import Token
 
 __all__ = [
     "ResourceOwnerAuthClient",

@@ -26,17 +26,18 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from ._clients import OidcAuthClient
-from ._config import ClientConfig
-from ._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
-from ._oauth import error_from
-from ._tokens import Token, fingerprint
+from .._clients import OidcAuthClient
+from .._config import ClientConfig
+from .._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
+from .._oauth import error_from
+from .._tokens import Token, fingerprint
 
 __all__ = [
     "DEVICE_CODE_GRANT",
     "DeviceCodeAuthClient",
     "DeviceCodeWithClientSecretAuthClient",
     "DeviceCodeWithPubKeyAuthClient",
+    "open_verification_uri",
     "render_qr",
     "show_device_prompt",
 ]
@@ -243,7 +244,7 @@ class _DeviceCodeFlow(OidcAuthClient):
         info = self.device_login_initiate(**kwargs)
         show_device_prompt(info, stream=sys.stderr)
         if allow_open_browser:
-            _open_browser(str(info.get("verification_uri_complete") or info["verification_uri"]))
+            open_verification_uri(info)
         return self.device_login_complete(info)
 
 
@@ -282,8 +283,10 @@ def render_qr(text: str, *, border: int = 2) -> str | None:
     )
 
 
-def _open_browser(url: str) -> None:
-    """Open `url` in the system browser (honours `BROWSER`); only http(s) URLs from the server."""
+def open_verification_uri(info: Mapping[str, Any]) -> None:
+    """Open the device login's `verification_uri_complete` (else `verification_uri`) in the system browser
+    (honours `BROWSER`); only an http(s) URL from the server is opened."""
+    url = str(info.get("verification_uri_complete") or info["verification_uri"])
     if urlsplit(url).scheme not in ("http", "https"):
         log.warning("not opening a verification URI that is not http(s)")
         return

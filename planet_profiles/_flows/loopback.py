@@ -25,11 +25,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from ._errors import AuthError, StorageError
-from ._store import profile_relative_path
+from .._errors import AuthError, StorageError
+from .._locations import profile_relative_path
 
 if TYPE_CHECKING:
-    from ._config import AuthCodeFlowConfig
+    from .._config import AuthCodeFlowConfig
 
 __all__ = ["DEFAULT_ACKNOWLEDGEMENT", "CallbackListener", "acknowledgement_page", "is_loopback_uri"]
 

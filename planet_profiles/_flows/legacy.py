@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__, _http
-from ._clients import ApiHostsClient
-from ._config import ClientConfig, PlanetLegacyConfig, secret_value
-from ._errors import InvalidGrantError, LoginRequiredError, OAuthError
-from ._tokens import Token
+from .. import __version__, _http
+from .._clients import ApiHostsClient
+from .._config import ClientConfig, PlanetLegacyConfig, secret_value
+from .._errors import InvalidGrantError, LoginRequiredError, OAuthError
+from .._tokens import Token
 
 __all__ = ["API_KEY_SCHEME", "PlanetLegacyAuthClient", "legacy_token"]
 

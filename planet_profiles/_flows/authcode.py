@@ -4,9 +4,9 @@
 (SEC-02), the user's browser at the authorization endpoint, then the code exchanged at the token endpoint
 with the same `redirect_uri` (SEC-05). Two ways to get the code back:
 
-- `allow_open_browser`: a one-shot loopback listener (`_loopback.CallbackListener`) on `local_redirect_uri`
-  (else `redirect_uri`), and `webbrowser.open` (so `BROWSER` is honoured). If no browser can be started,
-  the login falls back to the prompt when `allow_tty_prompt` is set.
+- `allow_open_browser`: a one-shot loopback listener (`loopback.CallbackListener`) on
+  `local_redirect_uri` (else `redirect_uri`), and `webbrowser.open` (so `BROWSER` is honoured). If no
+  browser can be started, the login falls back to the prompt when `allow_tty_prompt` is set.
 - `allow_tty_prompt`: the authorization URL (for `redirect_uri`, else `local_redirect_uri`) is printed to
   stderr and the user pastes the redirected URL (its `state` is checked) or the bare code (then PKCE alone
   binds the code to this attempt).
@@ -22,7 +22,6 @@ stand in for the signature check.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -36,14 +35,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ._clients import OidcAuthClient
-from ._config import AuthCodeFlowConfig
-from ._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
-from ._oauth import discover, normalize_issuer
-from ._tokens import Token
+from .._clients import OidcAuthClient
+from .._config import AuthCodeFlowConfig
+from .._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
+from .._oauth import b64url_decode, b64url_encode, discover, normalize_issuer
+from .._tokens import Token
 
 if TYPE_CHECKING:
-    from ._loopback import CallbackListener
+    from .loopback import CallbackListener
 
 __all__ = [
     "AuthCodeAuthClient",
@@ -71,13 +70,9 @@ _RESERVED = frozenset(
 )
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 §4.2 `S256`: `BASE64URL(SHA256(ASCII(code_verifier)))`."""
-    return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+    return b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
 def _same(received: str | None, expected: str) -> bool:
@@ -118,7 +113,7 @@ class _AuthCodeClient(OidcAuthClient):
         authorization request parameters (never PKCE, state, nonce, client_id or redirect_uri); `timeout`
         bounds the wait for the browser's redirect, in seconds.
         """
-        from ._loopback import is_loopback_uri  # http.server: imported only for logins
+        from .loopback import is_loopback_uri  # http.server: imported only for logins
 
         params = self._request_params(requested_scopes, requested_audiences, extra)
         if allow_open_browser and (is_loopback_uri(self._redirect_uri(local=True)) or not allow_tty_prompt):
@@ -237,7 +232,7 @@ class _AuthCodeClient(OidcAuthClient):
     # --- browser + loopback listener -----------------------------------------------------------------------
 
     def _browser_login(self, params: Mapping[str, str], *, timeout: float, allow_tty_prompt: bool) -> Token:
-        from ._loopback import CallbackListener, acknowledgement_page
+        from .loopback import CallbackListener, acknowledgement_page
 
         uri = self._redirect_uri(local=True)
         attempt = _Attempt()
@@ -326,7 +321,7 @@ class _AuthCodeClient(OidcAuthClient):
         """OIDC Core §3.1.3.7: `iss`, `aud` (and `azp`) and `nonce` of the token response's ID token."""
         try:
             payload = id_token.split(".")[1]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            claims = json.loads(b64url_decode(payload))
         except (IndexError, ValueError):
             claims = None
         if not isinstance(claims, dict):

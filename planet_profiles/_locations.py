@@ -1,11 +1,11 @@
-"""Stage "find": where profiles and tokens live on disk, and which profile is selected.
+"""Stage "find": where profiles and tokens live on disk (search path, names, `~/.planet.json`).
 
 A profile is a directory named after the profile holding `auth_client.sops.json` (preferred) or
 `auth_client.json`. Directories are searched in order: `~/.planet`, then each entry of
 `PL_AUTH_PROFILE_PATH` (`os.pathsep`-separated, e.g. a read-only checkout of a team repo's `profiles/`).
 Tokens always live under `~/.planet/<name>/`, never in a profile repo checkout.
 
-Which profile a process uses is decided in `_sources` (explicit name, environment, `~/.planet.json`, …).
+Which profile a process uses is decided in `_selection` (explicit name, environment, `~/.planet.json`, …).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._atomic import atomic_write, ensure_private_dir
-from ._contract import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
+from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
 
 if TYPE_CHECKING:
     from ._config import ClientConfig
