@@ -1,6 +1,6 @@
 # planet-profiles — two commands on a fresh machine (Python 3.10+, Node >= 20.18 and npm):
 #   make demo    the whole pipeline end to end against the local OIDC server
-#   make test    the test suite (unit + integration with real sops, copier, pre-commit, OIDC server)
+#   make test    the test suite (unit + integration with real sops, copier, pre-commit, OIDC server) and the docs build
 
 PYTHON ?= python3
 VENV   := .venv
@@ -30,7 +30,7 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.stamp
 OFFLINE_PIP = $(PIP) --python $(1)/bin/python install --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install wheel-venvs demo test lint typecheck schema check-schema bench soak clean
+.PHONY: install wheel-venvs demo docs test lint typecheck schema check-schema bench soak clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -88,7 +88,12 @@ $(PLANET_AUTH_STAMP): bench/_harness.py $(STAMP)
 	$(PY) -c "import sys; sys.path.insert(0, 'bench'); import _harness; _harness.planet_auth()"
 	touch $@
 
-test: install wheel-venvs $(PLANET_AUTH_STAMP)
+#   make docs    the documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link, a missing snippet
+#                or an API reference that does not resolve fails the build (and so `make test`)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: install wheel-venvs $(PLANET_AUTH_STAMP) docs
 	$(PY) -m pytest -q
 
 #   make bench   side by side with planet-auth 2.3.2 (installs it into bench/.venv-planet-auth/); ours from the
@@ -101,7 +106,7 @@ soak: install
 	$(PY) bench/soak.py
 
 lint: install
-	$(BIN)/ruff check planet_profiles toplevel tests examples
+	$(BIN)/ruff check planet_profiles toplevel tests examples docs
 
 typecheck: install
 	$(BIN)/mypy
@@ -113,5 +118,5 @@ check-schema: install
 	$(PY) -m planet_profiles._schema --check
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) $(WHEEL_VENV) $(BENCH_VENV) $(WHEELHOUSE) dist devserver/node_modules .demo .pytest_cache \
+	rm -rf $(VENV) $(SDK_VENV) $(WHEEL_VENV) $(BENCH_VENV) $(WHEELHOUSE) dist devserver/node_modules .demo site .pytest_cache \
 	  .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Tests for the SECURITY.md items that no other test module pins down (see docs/security.md for the map).
+"""Tests for the checklist items (docs/security-checklist.md) that no other test module pins down (see
+docs/security.md for the map).
 
 Real parts where they exist: the dev server (`devserver`), real sops with age keys, the library's own
 loopback listener and the system-browser driver. Where a behaviour can only be seen on the wire or only
