@@ -121,6 +121,8 @@ def open_profile(
         client = make_client(parse_config(builtin, file=f"<built-in profile {name}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
+        if location.encrypted:
+            _warn_on_recipient_drift(location)
     manager = None
     if client.uses_tokens:
         store = token_store(
@@ -131,6 +133,21 @@ def open_profile(
         )
         manager = _manager(client, store)
     return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
+
+
+def _warn_on_recipient_drift(location: _store.ProfileLocation) -> None:
+    """A log warning (never an error: the profile did decrypt) when an encrypted profile's recipients differ
+    from the `.sops.yaml` rule of the checkout it was found in: `.sops.yaml` is searched from the profile's
+    directory up to the top of that git checkout, or up to the search-path root outside a checkout."""
+    from ._sops_rules import SopsConfigs, checkout_top, recipient_problems
+
+    try:
+        doc = load_profile(location.file).data
+    except ProfileError:  # changed since it was loaded a moment ago: nothing to compare
+        return
+    configs = SopsConfigs(stop=checkout_top(location.root))
+    for problem in recipient_problems(str(location.file), doc, configs):
+        log.warning("%s", problem)
 
 
 def _manager(client: AuthClient, store: TokenStore) -> TokenManager:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyrage import x25519  # type: ignore[import-untyped]
 
+import planet_profiles
 from planet_profiles import SopsNoKeyError, StorageError, Token
 from planet_profiles._agekey import (
     _bech32_encode,
@@ -28,7 +32,10 @@ from planet_profiles._agekey import (
 from planet_profiles._sops import Sops
 from planet_profiles._token_keys import TOKEN_RECIPIENTS_ENV, own_recipients
 from planet_profiles._tokens import SopsTokenStore, token_store
-from tests.fixtures_keys import AgeKey, make_encrypted_profile, new_age_key
+from tests.fixtures_devserver import DevServer
+from tests.fixtures_git import GIT_IDENTITY, git
+from tests.fixtures_keys import AgeKey, make_encrypted_profile, new_age_key, write_sops_yaml
+from tests.test_hooks import PRE_COMMIT, _config, commit, write
 
 TOKEN = {"access_token": "at-VICTIM-1f2e", "refresh_token": "rt-VICTIM-3d4c", "expires_in": 300}
 
@@ -198,3 +205,69 @@ def test_old_token_files_migrate_on_the_next_write(
     assert "VICTIM" not in caplog.text
     store.save(Token(TOKEN))
     assert store.load() == Token(TOKEN) and _token_recipients(path) == [use_age_key.recipient]
+
+
+# ---------------------------------------------------------------- the attack of issue 12, end to end
+
+
+@pytest.mark.integration
+def test_an_appended_recipient_is_refused_and_never_gets_the_victims_tokens(
+    tmp_path: Path,
+    hermetic_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    devserver: DevServer,
+    hook_repo: tuple[Path, str],
+    pre_commit_env: Callable[[], dict[str, str]],
+) -> None:
+    keys = tmp_path / "keys"
+    victim, teammate, attacker = (
+        new_age_key(keys, f"{who}.txt") for who in ("victim", "teammate", "attacker")
+    )
+    env = pre_commit_env()
+    team = tmp_path / "team"
+    write_sops_yaml(team, [victim.recipient, teammate.recipient], path_regex=r"^profiles/")
+    profile = devserver.profile(
+        "oidc_resource_owner_secret", "ro-secret", scopes=["openid", "offline_access"]
+    )
+    path = make_encrypted_profile(team / "profiles" / "ro", profile, [victim.recipient, teammate.recipient])
+    write(team, ".pre-commit-config.yaml", _config(hook_repo))
+    git(team, "init", "-q", env={**os.environ, **GIT_IDENTITY})
+    assert subprocess.run([PRE_COMMIT, "install"], cwd=team, env=env, capture_output=True).returncode == 0
+    first = commit(team, "team profile", env)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    # the attacker has push access but no key: they append their recipient to the unauthenticated block
+    doc = json.loads(path.read_text())
+    doc["sops"]["age"].append({"recipient": attacker.recipient, "enc": doc["sops"]["age"][0]["enc"]})
+    path.write_text(json.dumps(doc, indent=4))
+    assert Sops(env={"SOPS_AGE_KEY_FILE": victim.identity_file}).decrypt(path) == profile  # still decrypts
+    blocked = commit(team, "innocent change", env)
+    assert blocked.returncode != 0
+    assert (
+        f"profiles/ro/auth_client.sops.json: /sops: recipient age:{attacker.recipient} is not named by the "
+        "creation rule in .sops.yaml: run `planet-profiles rekey profiles/ro/auth_client.sops.json`"
+    ) in blocked.stdout + blocked.stderr
+    assert git(team, "rev-list", "--count", "HEAD") == "1"
+
+    # had it landed anyway: the victim's loader warns, and the victim's tokens go to the victim only
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", victim.identity_file)
+    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", str(team / "profiles"))
+    with caplog.at_level(logging.WARNING, logger="planet_profiles.loader"):
+        ctx = planet_profiles.open_profile("ro")
+    assert f"recipient age:{attacker.recipient} is not named by the creation rule" in caplog.text
+    ctx.login(username=devserver.username, password=devserver.password)
+    token_file = hermetic_env / ".planet" / "ro" / "token.sops.json"
+    assert ctx.token_file_path() == token_file
+    refresh = Sops().decrypt(token_file)["refresh_token"]
+    assert refresh and refresh == ctx.token_manager.cached().refresh_token  # type: ignore[union-attr]
+    for other in (attacker, teammate):
+        with pytest.raises(SopsNoKeyError):
+            Sops(env={"SOPS_AGE_KEY_FILE": other.identity_file}).decrypt(token_file)
+    done = subprocess.run(  # and with the sops CLI itself, as the attacker would run it
+        [Sops().binary, "decrypt", str(token_file)],
+        env={**os.environ, "SOPS_AGE_KEY_FILE": attacker.identity_file},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 128 and refresh not in done.stdout
