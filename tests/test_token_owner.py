@@ -207,6 +207,36 @@ def test_old_token_files_migrate_on_the_next_write(
     assert store.load() == Token(TOKEN) and _token_recipients(path) == [use_age_key.recipient]
 
 
+@pytest.mark.integration
+def test_the_loader_warns_only_about_the_sops_yaml_of_the_checkout_it_found_the_profile_in(
+    tmp_path: Path,
+    use_age_key: AgeKey,
+    age_key2: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outside = tmp_path / "outside"
+    checkout = outside / "team"
+    profile = {"client_type": "static_apikey", "api_key": "k-1f2e"}
+    make_encrypted_profile(checkout / "profiles" / "p", profile, [use_age_key.recipient])
+    write_sops_yaml(outside, [age_key2.recipient], path_regex="")  # above the search-path root, no checkout
+    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", str(checkout / "profiles"))
+    with caplog.at_level(logging.WARNING, logger="planet_profiles.loader"):
+        planet_profiles.open_profile("p")
+    assert caplog.text == ""
+
+    (checkout / ".git").mkdir()  # now the team repo is a checkout: its top bounds the search, not the root
+    with caplog.at_level(logging.WARNING, logger="planet_profiles.loader"):
+        planet_profiles.open_profile("p")
+    assert caplog.text == ""
+    write_sops_yaml(checkout, [use_age_key.recipient, age_key2.recipient], path_regex=r"^profiles/")
+    with caplog.at_level(logging.WARNING, logger="planet_profiles.loader"):
+        ctx = planet_profiles.open_profile("p")  # a warning, never an error
+    assert ctx.profile_name() == "p"
+    assert f"recipient age:{age_key2.recipient} named by the creation rule in" in caplog.text
+    assert "planet-profiles rekey" in caplog.text and "k-1f2e" not in caplog.text
+
+
 # ---------------------------------------------------------------- the attack of issue 12, end to end
 
 
