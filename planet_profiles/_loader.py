@@ -17,7 +17,7 @@ from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
 from ._documents import load_profile
-from ._errors import StorageError
+from ._errors import ProfileError, StorageError
 from ._names import SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
 from ._selection import Source, locate, resolve_source
@@ -99,6 +99,8 @@ def open_profile(
         client = make_client(parse_config(located.config, file=f"<built-in profile {name}>"))
     else:
         client = make_client(load_config(location.file, sops=sops), file=str(location.file))
+        if location.encrypted:
+            _warn_on_recipient_drift(location)
     manager = None
     if client.uses_tokens:
         store = token_store(
@@ -109,6 +111,21 @@ def open_profile(
         )
         manager = _manager(client, store)
     return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
+
+
+def _warn_on_recipient_drift(location: _locations.ProfileLocation) -> None:
+    """A log warning (never an error: the profile did decrypt) when an encrypted profile's recipients differ
+    from the `.sops.yaml` rule of the checkout it was found in: `.sops.yaml` is searched from the profile's
+    directory up to the top of that git checkout, or up to the search-path root outside a checkout."""
+    from ._sops_rules import SopsConfigs, checkout_top, recipient_problems
+
+    try:
+        doc = load_profile(location.file).data
+    except ProfileError:  # changed since it was loaded a moment ago: nothing to compare
+        return
+    configs = SopsConfigs(stop=checkout_top(location.root))
+    for problem in recipient_problems(str(location.file), doc, configs):
+        log.warning("%s", problem)
 
 
 def _manager(client: AuthClient, store: TokenStore) -> TokenManager:

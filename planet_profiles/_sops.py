@@ -130,14 +130,13 @@ class Sops:
     def decrypt(self, path: PathLike, *, config: PathLike | None = None) -> dict[str, Any]:
         """Decrypt the sops JSON file `path` into a dict, in memory only."""
         file = os.fspath(path)
-        out = self._run(["decrypt", *_JSON, file], file=file, config=config)
+        out = self._run(["decrypt", *_JSON, *_operand(file)], file=file, config=config)
         return _parse_object(out, file)
 
     def decrypt_bytes(self, data: bytes, *, filename_hint: str) -> dict[str, Any]:
         """Decrypt sops JSON content held in memory (fed on stdin); `filename_hint` names it in errors."""
-        out = self._run(
-            ["decrypt", *_JSON, "--filename-override", filename_hint], file=filename_hint, stdin=data
-        )
+        override = "--filename-override=" + os.path.abspath(filename_hint)
+        out = self._run(["decrypt", *_JSON, override], file=filename_hint, stdin=data)
         return _parse_object(out, filename_hint)
 
     def encrypt_to_bytes(
@@ -165,7 +164,7 @@ class Sops:
             raise SopsError("has a top-level `sops` key: it looks encrypted already", file=file, key="sops")
         if config is None and (age_recipients or pgp_fingerprints):
             config = os.devnull  # explicit recipients: an unrelated `.sops.yaml` must not interfere
-        args = ["encrypt", *_JSON, "--filename-override", file]
+        args = ["encrypt", *_JSON, "--filename-override=" + file]
         if age_recipients:
             args += ["--age", ",".join(age_recipients)]
         if pgp_fingerprints:
@@ -203,7 +202,9 @@ class Sops:
     def rotate(self, path: PathLike, *, config: PathLike | None = None) -> None:
         """Re-encrypt every value of `path` under a new data key; written atomically (`0600`)."""
         file = _existing_file(path)
-        out = self._run(["rotate", *_JSON, file], file=file, config=config, cwd=os.path.dirname(file))
+        out = self._run(
+            ["rotate", *_JSON, *_operand(file)], file=file, config=config, cwd=os.path.dirname(file)
+        )
         atomic_write(file, _checked_ciphertext(out, file))
 
     def updatekeys(self, path: PathLike, *, config: PathLike | None = None) -> None:
@@ -213,7 +214,7 @@ class Sops:
         """
         file = _existing_file(path)
         self._run(
-            ["updatekeys", "--yes", "--input-type", "json", file],
+            ["updatekeys", "--yes", "--input-type", "json", *_operand(file)],
             file=file,
             config=config,
             cwd=os.path.dirname(file),
@@ -330,6 +331,12 @@ def _checked_ciphertext(out: bytes, file: str) -> bytes:
     if not isinstance(_parse_object(out, file, problem).get("sops"), dict):
         raise SopsError(problem, file=file)
     return out
+
+
+def _operand(file: str) -> tuple[str, str]:
+    """A file operand for sops: absolute, after `--`, so that a relative path starting with `-` (`-x/f.json`)
+    is never read as an option (sops' flag parser stops at `--`)."""
+    return "--", os.path.abspath(file)
 
 
 def _existing_file(path: PathLike) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import stat
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import _locations
 from ._atomic import atomic_write, ensure_private_dir, remove_temp_files
 from ._documents import parse_json, read_limited
-from ._errors import StorageError, TokenFileError
+from ._errors import SopsNoKeyError, TokenFileError
 from ._names import is_encrypted_name
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ __all__ = [
     "recipients_of",
     "token_store",
 ]
+
+log = logging.getLogger("planet_profiles.tokens")
 
 TOKEN_ENCRYPTED_REGEX = "^(access_token|refresh_token|id_token|key|jwt)$"  # noqa: S105 - key names, not a secret
 
@@ -294,8 +297,14 @@ def recipients_of(path: Path) -> tuple[list[str], list[str]]:
 
 
 class SopsTokenStore(FileTokenStore):
-    """`token.sops.json`: the token file of an encrypted profile, encrypted at rest for the profile's own
-    recipients (SECURITY TOK-10). Tokens are decrypted in memory and encrypted from memory (TOK-08)."""
+    """`token.sops.json`: the token file of an encrypted profile, encrypted at rest (SECURITY TOK-10) to the
+    key of its owner only (TOK-11, `planet_profiles._token_keys.own_recipients`), never to recipients read
+    from the profile file. Tokens are decrypted in memory and encrypted from memory (TOK-08).
+
+    A token file the current key cannot decrypt (written for another key, or for the profile's recipients
+    by an earlier version) is no token: `load` logs why and returns None; the next `save` replaces it,
+    encrypted to the owner's key.
+    """
 
     def __init__(self, path: Path, *, profile_file: Path, sops: Sops | None = None) -> None:
         super().__init__(path)
@@ -310,23 +319,30 @@ class SopsTokenStore(FileTokenStore):
     def load(self) -> Token | None:
         if _read_private(self._path) is None:
             return None
-        return Token(self._tool().decrypt(self._path), file=str(self._path))
+        try:
+            data = self._tool().decrypt(self._path)
+        except SopsNoKeyError as exc:  # the message names the file and the reason, never a value
+            log.warning("ignoring the token file, as if there were none: %s", exc)
+            return None
+        return Token(data, file=str(self._path))
 
     def save(self, token: Token) -> None:
-        age, pgp = recipients_of(self._profile_file)
-        if not age and not pgp:
-            raise StorageError(
-                "cannot encrypt tokens: the profile has no age or PGP recipients",
-                file=str(self._profile_file),
-                key="sops",
-                hint="Set PL_AUTH_PLAINTEXT_TOKENS=1 to keep this profile's tokens in a 0600 token.json",
-            )
+        from ._token_keys import own_recipients
+
+        own = own_recipients(recipients_of(self._profile_file)[1], file=str(self._path))
+        log.debug(
+            "encrypting %s to %d age / %d PGP recipient(s) of %s",
+            self._path,
+            len(own.age),
+            len(own.pgp),
+            own.source,
+        )
         ensure_private_dir(self._path.parent, tighten=True)
         self._tool().encrypt(
             token.data,
             self._path,
-            age_recipients=age,
-            pgp_fingerprints=pgp,
+            age_recipients=own.age,
+            pgp_fingerprints=own.pgp,
             encrypted_regex=TOKEN_ENCRYPTED_REGEX,
         )
 

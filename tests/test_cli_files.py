@@ -41,6 +41,24 @@ def test_validate_reports_every_problem_as_file_pointer_message(tmp_path: Path, 
     assert ok.exit_code == 0 and ok.stdout == "" and "2 file(s) OK" in ok.stderr
 
 
+def test_validate_fails_when_recipients_differ_from_sops_yaml(
+    tmp_path: Path, age_key: AgeKey, age_key2: AgeKey
+) -> None:
+    repo = tmp_path / "repo"
+    write_sops_yaml(repo, [age_key.recipient], path_regex=r"^profiles/")
+    enc = make_encrypted_profile(repo / "profiles" / "enc", cc(), [age_key.recipient, age_key2.recipient])
+    result = run("validate", str(repo))
+    assert assert_one_error(result.stderr, result.stdout, result.exit_code) == (
+        "Error: 1 problem(s) in 1 of 1 file(s)"
+    )
+    assert result.stdout.startswith(
+        f"{enc}: /sops: recipient age:{age_key2.recipient} is not named by the creation rule in "
+    )
+    assert f"run `planet-profiles rekey {enc}`" in result.stdout
+    write_sops_yaml(repo, [age_key.recipient, age_key2.recipient], path_regex=r"^profiles/")
+    assert run("validate", str(repo)).exit_code == 0
+
+
 def test_validate_invalid_json_and_missing_path(tmp_path: Path) -> None:
     broken = write_profile(tmp_path, "x", '{"client_type": ')
     result = run("validate", str(broken))

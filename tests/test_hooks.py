@@ -24,15 +24,9 @@ from typing import Any
 
 import pytest
 
-from planet_profiles import _hooks
-from planet_profiles._hooks import (
-    file_recipients,
-    main,
-    main_encrypted,
-    main_validate,
-    rekey_warnings,
-    rule_recipients,
-)
+from planet_profiles import _sops_rules
+from planet_profiles._hooks import main, main_encrypted, main_validate
+from planet_profiles._sops_rules import file_recipients, recipient_problems, rule_recipients
 from tests.fixtures_git import GIT_IDENTITY, git
 from tests.fixtures_keys import new_age_key, write_sops_yaml
 
@@ -179,19 +173,32 @@ def test_hooks_import_light(tmp_path: Path, entry: str, banned: tuple[str, ...])
 # ---------------------------------------------------------------- rekey due: .sops.yaml creation rules
 
 
-def test_rekey_warning_when_recipients_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_recipients_that_differ_from_the_rule_fail_each_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = new_age_key(tmp_path / "keys").recipient
     write_sops_yaml(tmp_path / "repo", [FIXTURE_RECIPIENT, other])
     file = write(tmp_path / "repo", "profiles/svc/auth_client.sops.json", SOPS_FIXTURE.read_text())
     code, out = run_hook(main_encrypted, [file], capsys)
-    assert code == 0  # a warning, not a failure
     config = tmp_path / "repo" / ".sops.yaml"
-    assert out == (
-        f"{file}: /sops: warning: recipients differ from the creation rule in {config} "
-        f"(to add: age:{other}): a rekey is due; run `planet-profiles rekey {file}`\n"
+    fix = f"run `planet-profiles rekey {file}` (with a key that can decrypt it) and commit the result"
+    assert (code, out) == (
+        1,
+        f"{file}: /sops: recipient age:{other} named by the creation rule in {config} is missing: {fix}\n",
     )
     write_sops_yaml(tmp_path / "repo", [FIXTURE_RECIPIENT])
     assert run_hook(main_encrypted, [file], capsys) == (0, "")
+
+    # someone without a key appends their recipient to the `sops` block (not covered by the MAC)
+    attacker = new_age_key(tmp_path / "keys", "attacker.txt").recipient
+    doc = json.loads(SOPS_FIXTURE.read_text())
+    doc["sops"]["age"].append({"recipient": attacker, "enc": doc["sops"]["age"][0]["enc"]})
+    write(tmp_path / "repo", "profiles/svc/auth_client.sops.json", doc)
+    code, out = run_hook(main_encrypted, [file], capsys)
+    assert (code, out) == (
+        1,
+        f"{file}: /sops: recipient age:{attacker} is not named by the creation rule in {config}: {fix}\n",
+    )
 
 
 def test_rule_path_regex_is_relative_to_the_config_directory(tmp_path: Path) -> None:
@@ -203,21 +210,21 @@ def test_rule_path_regex_is_relative_to_the_config_directory(tmp_path: Path) -> 
         f"  - path_regex: '^profiles/[^/]+/auth_client\\.sops\\.json$'\n    age: '{FIXTURE_RECIPIENT}'\n"
         "  - age: age1fallback\n"
     )
-    assert rekey_warnings(str(file), doc) == []
+    assert recipient_problems(str(file), doc) == []
     write(
         tmp_path / "repo",
         "profiles/svc/.sops.yaml",
         "creation_rules:\n  - path_regex: '^nothing$'\n    age: x\n",
     )
-    [notice] = rekey_warnings(str(file), doc)  # the nearest .sops.yaml wins, as in sops
-    assert "no creation rule in" in notice.message and "`auth_client.sops.json`" in notice.message
+    [problem] = recipient_problems(str(file), doc)  # the nearest .sops.yaml wins, as in sops
+    assert "no creation rule in" in problem.message and "`auth_client.sops.json`" in problem.message
     (tmp_path / "repo" / "profiles/svc/.sops.yaml").write_text("creation_rules: [unclosed\n")
-    [notice] = rekey_warnings(str(file), doc)
-    assert notice.message.startswith("cannot read") and str(notice).endswith(notice.message)
-    assert ": /sops: warning: cannot read" in str(notice)
+    [problem] = recipient_problems(str(file), doc)
+    assert problem.message.startswith("cannot read") and str(problem).endswith(problem.message)
+    assert ": /sops: cannot read" in str(problem)
 
 
-def test_rekey_warning_when_only_the_key_groups_differ(tmp_path: Path) -> None:
+def test_only_the_key_groups_differ(tmp_path: Path) -> None:
     doc = json.loads(SOPS_FIXTURE.read_text())
     doc["sops"]["age"].append({"recipient": "age1other", "enc": "x"})  # one group of two keys
     file = write(tmp_path, "auth_client.sops.json", doc)
@@ -226,8 +233,9 @@ def test_rekey_warning_when_only_the_key_groups_differ(tmp_path: Path) -> None:
         ".sops.yaml",
         f"creation_rules:\n  - key_groups:\n      - age: ['{FIXTURE_RECIPIENT}']\n      - age: [age1other]\n",
     )
-    [notice] = rekey_warnings(str(file), doc)  # two groups of one key each: both needed to decrypt
-    assert "(key groups differ): a rekey is due" in notice.message
+    [problem] = recipient_problems(str(file), doc)  # two groups of one key each: both needed to decrypt
+    assert problem.message.startswith("key groups differ from the creation rule in")
+    assert "planet-profiles rekey" in problem.message
 
 
 def test_sops_yaml_is_parsed_once_per_call(
@@ -236,13 +244,13 @@ def test_sops_yaml_is_parsed_once_per_call(
     write_sops_yaml(tmp_path, [FIXTURE_RECIPIENT])
     files = [write(tmp_path, f"p/{i}/auth_client.sops.json", SOPS_FIXTURE.read_text()) for i in range(40)]
     parsed: list[str] = []
-    real = _hooks._parse_config
+    real = _sops_rules._parse_config
 
     def counting(path: str) -> Any:
         parsed.append(path)
         return real(path)
 
-    monkeypatch.setattr(_hooks, "_parse_config", counting)
+    monkeypatch.setattr(_sops_rules, "_parse_config", counting)
     assert run_hook(main_encrypted, files, capsys) == (0, "")
     assert parsed == [str(tmp_path / ".sops.yaml")]
 
@@ -425,7 +433,7 @@ def test_installed_hook_blocks_a_bad_commit_and_lets_a_good_one_through(
 
 
 @pytest.mark.integration
-def test_rekey_due_is_a_visible_warning(
+def test_a_rekey_due_fails_and_names_the_fix(
     tmp_path: Path,
     hook_repo: tuple[Path, str],
     pre_commit_env: Callable[[], dict[str, str]],
@@ -437,11 +445,11 @@ def test_rekey_due_is_a_visible_warning(
     write_sops_yaml(team, [encrypted["first"], encrypted["second"]], path_regex=r"^profiles/")  # a new member
     git(team, "add", "-A", env=env)
     done = pre_commit(["run", "--all-files"], team, env)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
     got = hook_output(done.stdout, "planet-profiles-encrypted")
     assert sorted(got) == [
-        f"profiles/{name}/auth_client.sops.json: /sops: warning: recipients differ from the creation rule in "
-        f".sops.yaml (to add: age:{encrypted['second']}): a rekey is due; "
-        f"run `planet-profiles rekey profiles/{name}/auth_client.sops.json`"
+        f"profiles/{name}/auth_client.sops.json: /sops: recipient age:{encrypted['second']} named by the "
+        f"creation rule in .sops.yaml is missing: run `planet-profiles rekey "
+        f"profiles/{name}/auth_client.sops.json` (with a key that can decrypt it) and commit the result"
         for name in ("apikey", "svc")
     ]

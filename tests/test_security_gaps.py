@@ -639,7 +639,7 @@ exit 1
 
 @pytest.mark.parametrize("target", ["profile", "token"])
 def test_plaintext_never_on_disk_when_sops_fails_mid_encrypt(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, use_age_key: AgeKey
 ) -> None:
     """TOK-08: sops reads the plaintext, writes part of it back to stdout, then fails."""
     private_tmp = tmp_path / "TMPDIR"
@@ -667,18 +667,25 @@ def test_plaintext_never_on_disk_when_sops_fails_mid_encrypt(
     assert files_containing(tmp_path, secret) == []
 
 
-def test_tokens_of_an_encrypted_profile_are_never_written_in_clear_as_a_fallback(tmp_path: Path) -> None:
-    """TOK-10: an encrypted profile without recipients cannot encrypt its tokens: refuse, never fall back."""
+def test_tokens_of_an_encrypted_profile_are_never_written_in_clear_as_a_fallback(
+    tmp_path: Path, age_key: AgeKey
+) -> None:
+    """TOK-10/TOK-11: without a key of their own, tokens cannot be encrypted: refuse, never fall back to
+    plaintext nor to the recipients the profile file lists."""
     marker = tmp_path / "sops-ran"
     sops = Sops(fake_sops(tmp_path / "bin", f"touch {shlex.quote(str(marker))}; exit 1"))
     profile = tmp_path / "auth_client.sops.json"
-    profile.write_text(json.dumps({"client_type": "none", "sops": {}}))
-    store = SopsTokenStore(tmp_path / "home" / "token.sops.json", profile_file=profile, sops=sops)
+    profile.write_text(
+        json.dumps({"client_type": "none", "sops": {"age": [{"recipient": age_key.recipient}]}})
+    )
+    token_file = tmp_path / "home" / "token.sops.json"
+    store = SopsTokenStore(token_file, profile_file=profile, sops=sops)
 
     with pytest.raises(StorageError, match="PL_AUTH_PLAINTEXT_TOKENS") as caught:
         store.save(Token({"access_token": "at-PLAINTEXT-SECRET"}))
 
-    assert caught.value.file == str(profile) and not marker.exists()
+    assert caught.value.file == str(token_file) and caught.value.key == "PL_AUTH_TOKEN_RECIPIENTS"
+    assert "SOPS_AGE_KEY_FILE" in str(caught.value) and not marker.exists()
     assert files_containing(tmp_path, "at-PLAINTEXT-SECRET") == []
 
 

@@ -317,6 +317,33 @@ def test_updatekeys_and_rotate_on_missing_file(profile_dir: Path, use_age_key: A
         assert_clean(info.value, missing)
 
 
+def test_a_relative_path_starting_with_a_dash_is_never_an_option(
+    tmp_path: Path,
+    sops_yaml: Callable[..., Path],
+    use_age_key: AgeKey,
+    age_key2: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every sops call passes the file absolute, after `--`: `-x/…` is a directory, not a flag."""
+    monkeypatch.chdir(tmp_path)
+    relative = Path("-x") / "auth_client.sops.json"
+    relative.parent.mkdir()
+    sops = Sops()
+    sops.encrypt(PROFILE, relative, age_recipients=[use_age_key.recipient])
+    assert sops.decrypt(relative) == PROFILE
+    assert sops.decrypt(str(relative)) == PROFILE
+    assert sops.decrypt_bytes(relative.read_bytes(), filename_hint=str(relative)) == PROFILE
+    before = json.loads(relative.read_text())
+    sops.rotate(relative)
+    assert json.loads(relative.read_text())["client_secret"] != before["client_secret"]
+    sops_yaml(tmp_path, [use_age_key.recipient, age_key2.recipient])
+    sops.updatekeys(relative)
+    assert Sops(env={"SOPS_AGE_KEY_FILE": age_key2.identity_file}).decrypt(relative) == PROFILE
+    with pytest.raises(SopsFileMissingError) as info:
+        sops.decrypt(Path("-x") / "missing.sops.json")
+    assert info.value.file == str(Path("-x") / "missing.sops.json")
+
+
 # --- errors from the real binary ---------------------------------------------------------------------
 
 

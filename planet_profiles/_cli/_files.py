@@ -1,7 +1,8 @@
 """`validate`, `schema`, `new`, `templates`: commands on files that need no key and no selected profile.
 
-`validate` is a thin loop over `planet_profiles.validate_file` (the pre-commit hook's check), printing each
-problem as `file: pointer: message`.
+`validate` is a thin loop over `planet_profiles.validate_file` (the pre-commit hook's check), plus, for
+encrypted files, the recipients check of the `planet-profiles-encrypted` hook (`_sops_rules`), printing
+each problem as `file: pointer: message`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,23 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     """Check profile files against the schema; no key needed.
 
     PATHS are files or directories (searched for auth_client*.json; default: the current directory).
-    Encrypted files are checked too: secrets must be sops ENC[…] values, every other key clear text.
+    Encrypted files are checked too: secrets must be sops ENC[…] values, every other key clear text, and
+    the recipients must be those the .sops.yaml creation rule for the file names (else: `rekey`).
     Prints one `file: /pointer: message` line per problem and exits 1 if there is any.
     """
+    from .._documents import read_profile
+    from .._names import is_encrypted_name
+    from .._sops_rules import SopsConfigs, recipient_problems
     from .._validate import validate_file
 
     files = find_files(paths or (Path("."),), PROFILE_PATTERNS)
-    problems = [problem for file in files for problem in validate_file(file)]
+    rules = SopsConfigs()
+    problems = []
+    for file in files:
+        found = validate_file(file)
+        if not found and is_encrypted_name(file):
+            found = recipient_problems(str(file), read_profile(file).data, rules)
+        problems += found
     if as_json:
         emit_json(
             {
