@@ -41,7 +41,7 @@ from ._errors import (
 )
 from ._names import ENCRYPTED_REGEX
 
-__all__ = ["Sops", "default_sops"]
+__all__ = ["NO_RULE_HINT", "Sops", "default_sops"]
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,12 @@ _NO_KEY_HINT = (
     "set SOPS_AGE_KEY_FILE to your age key file (or SOPS_AGE_KEY; for PGP, import your key into GnuPG), "
     "or ask a team member to add your recipient and run `planet-profiles rekey`"
 )
-_NO_RULE_HINT = (
+NO_RULE_HINT = (
     "add a creation rule matching this path to `.sops.yaml` (searched from the file's directory upwards) "
     "or pass age recipients / PGP fingerprints"
 )
+"""The hint of the `SopsError` for "no creation rule and no recipients" (callers that know how their user
+passes recipients replace it)."""
 _LOG_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")  # sops' Go log lines ("Syncing keys for file …")
 
 PathLike = str | os.PathLike[str]
@@ -300,7 +302,7 @@ def _error_for(code: int, stderr: str, file: str | None) -> SopsError:
         hint = "encrypt it with `planet-profiles encrypt FILE`"
         return SopsNotEncryptedError("not a sops-encrypted file", file=file, hint=hint, returncode=code)
     detail = _first_line(stderr)
-    hint = _NO_RULE_HINT if "creation rules" in detail or "no keys provided" in detail else None
+    hint = NO_RULE_HINT if "creation rules" in detail or "no keys provided" in detail else None
     return SopsError(f"sops failed (exit {code}): {detail}", file=file, hint=hint, returncode=code)
 
 

@@ -10,7 +10,7 @@ import pytest
 import planet_profiles
 from planet_profiles import SopsNoKeyError
 from tests.fixtures_keys import AgeKey, make_encrypted_profile, write_sops_yaml
-from tests.test_cli import SECRET, assert_one_error, cc, run, write_profile
+from tests.test_cli import SECRET, assert_one_error, cc, run, sh, write_profile
 
 pytestmark = pytest.mark.integration
 
@@ -199,9 +199,31 @@ def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: 
     assert run("validate", str(dest)).exit_code == 0
 
 
-def test_new_reports_template_errors_in_one_line(tmp_path: Path) -> None:
-    result = run("new", str(tmp_path / "x"), "-d", "profile_name=../bad", "--defaults")
-    assert_one_error(result.stderr, result.stdout, result.exit_code)
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("profile_name=a/b", "Error: Validation error for question 'profile_name': invalid profile name"),
+        ("client_type=nonee", "Error: Invalid choice for 'client_type': 'nonee': did you mean `none`?"),
+        ("auth_server=http://login.example.com", "`auth_server` must be an https URL"),
+    ],
+)
+def test_new_reports_template_errors_in_one_line(tmp_path: Path, answer: str, message: str) -> None:
+    answers = ["profile_name=svc", "client_type=oidc_client_credentials_secret", "client_id=x",
+               "auth_server=https://login.example.com", f"client_secret={SECRET}", answer]  # fmt: skip
+    result = run("new", str(tmp_path / "x"), "--defaults", *[a for pair in answers for a in ("-d", pair)])
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert line.startswith(message) or message in line, line
+    assert SECRET not in result.output and not (tmp_path / "x").exists()
+
+
+def test_new_without_recipients_says_how_to_give_them(hermetic_env: Path) -> None:
+    """A real process: copier leaves scandir iterators open when a render fails (pytest would flag them)."""
+    result = sh("new", "--defaults", "-d", "profile_name=svc", "-d", "client_type=static_apikey",
+                "-d", f"api_key={SECRET}")  # fmt: skip
+    line = assert_one_error(result.stderr, result.stdout, result.returncode)
+    assert line.startswith(f"Error: {hermetic_env}/.planet/svc/auth_client.sops.json: no recipients"), line
+    assert "age_recipients=[$(planet-profiles keygen -y)]" in line and "`.sops.yaml`" in line
+    assert SECRET not in result.stdout + result.stderr
 
 
 # ---------------------------------------------------------------- keygen, templates

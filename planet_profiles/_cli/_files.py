@@ -133,14 +133,18 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
             raise click.UsageError("--repo needs a DESTINATION directory")
         destination = user_profiles_dir()
     import copier  # heavy: only here
-    from copier.errors import CopierError
+    from copier.errors import CopierError, UserMessageError
 
     try:  # our own template: trusted (its Jinja extension encrypts secrets in memory)
         worker = copier.run_copy(source, destination, data=answers, defaults=defaults, unsafe=True)
+    except UserMessageError as exc:  # the template's own message names the file and the fix
+        raise CliError(str(exc)) from None
     except CopierError as exc:
         raise CliError(f"the {template} template failed ({type(exc).__name__}): {exc}") from None
-    except ValueError as exc:  # copier's way to refuse a --data answer its validator rejects
-        raise CliError(str(exc)) from None
+    except ValueError as exc:  # copier's way to refuse a --data answer (a validator, a choice)
+        from .._copier_ext import answer_error
+
+        raise CliError(answer_error(exc)) from None
     name = worker.answers.combined.get("profile_name")
     click.echo(f"Created {destination / str(name) if name and not repo else destination}")
 
