@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 import planet_profiles
 from planet_profiles import SopsNoKeyError
@@ -65,6 +67,57 @@ def test_validate_invalid_json_and_missing_path(tmp_path: Path) -> None:
     assert result.exit_code == 1 and result.stdout.startswith(f"{broken}: /: invalid JSON")
     missing = run("validate", str(tmp_path / "nope"))
     assert_one_error(missing.stderr, missing.stdout, missing.exit_code, expected=2)
+
+
+def test_validate_picks_profile_files_as_the_hooks_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PATHS in a checkout: the hooks' file rule (not `schema/auth_client.schema.json`), no build
+    output, virtualenv or git-ignored copy; a profile named `build` and a file named explicitly count."""
+    repo = tmp_path / "repo"
+    good = write_profile(repo / "profiles", "good", {"client_type": "none"})
+    named_build = write_profile(repo / "profiles", "build", {"client_type": "none"})
+    broken = '{"client_type": "nope"}'
+    for where in ("build/lib/pkg/_data/profiles", "dist/x", "site/x", ".venv-sdk/lib", "out", "x.egg-info"):
+        write_profile(repo / where, "copy", broken)
+    write_profile(repo, "schema", broken, file="auth_client.schema.json")
+    (repo / ".gitignore").write_text("out/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    monkeypatch.chdir(repo)
+    result = run("validate", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"] == [str(Path("profiles/build/auth_client.json")),
+                                                  str(Path("profiles/good/auth_client.json"))]  # fmt: skip
+    assert good.is_file() and named_build.is_file()
+    explicit = run("validate", "out/copy/auth_client.json")  # named on the command line: checked
+    assert explicit.exit_code == 1
+    assert explicit.stdout.startswith("out/copy/auth_client.json: /client_type: unknown client_type `nope`")
+
+
+def test_validate_fails_when_nothing_was_checked(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "schema").mkdir(parents=True)
+    (empty / "schema" / "auth_client.schema.json").write_text("{}")
+    for args in (["validate", str(empty)], ["validate", "--json", str(empty)]):
+        result = run(*args)
+        line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+        expected = f"no auth_client.json or auth_client.sops.json found in {empty} (nothing was checked)"
+        assert line == f"Error: {expected}"
+    data = json.loads(run("validate", "--json", str(empty)).stdout)
+    assert data == {"ok": False, "files": [], "problems": []}
+
+
+def test_the_hooks_and_validate_share_one_file_rule() -> None:
+    from planet_profiles._names import PROFILE_FILE_REGEX, is_profile_file
+
+    root = Path(planet_profiles.__file__).parent.parent
+    hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())
+    assert {hook["files"] for hook in hooks} == {PROFILE_FILE_REGEX}
+    template = (root / "templates" / "profile-repo" / ".pre-commit-config.yaml.jinja").read_text()
+    rules = {line.split("files:", 1)[1].strip() for line in template.splitlines() if "files:" in line}
+    assert rules == {PROFILE_FILE_REGEX}
+    assert is_profile_file("p/auth_client.json") and is_profile_file("auth_client.sops.json")
+    assert not is_profile_file("schema/auth_client.schema.json") and not is_profile_file("xauth_client.json")
 
 
 # ---------------------------------------------------------------- encrypt
