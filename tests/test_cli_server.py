@@ -44,6 +44,32 @@ def test_token_prints_only_the_token_and_caches_it(devserver: DevServer, hermeti
     assert status["state"] == "valid" and status["scopes"] == ["api.read"]
 
 
+@pytest.mark.parametrize("client_type", ["oidc_client_credentials_secret", "oidc_client_credentials_pubkey"])
+def test_login_scope_narrows_a_client_credentials_token(
+    client_type: str, devserver: DevServer, hermetic_env: Path
+) -> None:
+    """`login --scope` asks the token endpoint for that scope (it was ignored): the dev server grants the
+    narrower scope, and its API refuses that token where `api.write` is needed."""
+    client_id, key = ("cc-secret", None) if client_type.endswith("_secret") else ("cc-pubkey", "rsa")
+    config = devserver.profile(client_type, client_id, key=key, scopes=["api.read", "api.write"])
+    write_profile(hermetic_env / ".planet", "cc", config)
+    narrow = run("login", "cc", "--scope", "api.read")
+    assert narrow.exit_code == 0, narrow.output
+    assert narrow.stdout.startswith("Logged in with profile cc (scope: api.read), expires in ")
+    assert "Renewals of this token request the profile's scopes again." in narrow.stderr
+    token = json.loads((hermetic_env / ".planet" / "cc" / "token.json").read_text())
+    assert token["scope"] == "api.read"
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert requests.get(devserver.write_url, headers=headers, timeout=10).status_code == 403
+    assert hello(devserver, token["access_token"]) == 200
+    wide = run("login", "cc")
+    assert wide.exit_code == 0, wide.output
+    token = json.loads((hermetic_env / ".planet" / "cc" / "token.json").read_text())
+    assert sorted(token["scope"].split()) == ["api.read", "api.write"]
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert requests.get(devserver.write_url, headers=headers, timeout=10).status_code == 200
+
+
 def test_verbose_logs_to_stderr_without_secrets(devserver: DevServer, hermetic_env: Path) -> None:
     config = devserver.profile("oidc_client_credentials_secret", "cc-secret")
     write_profile(hermetic_env / ".planet", "cc", config)
