@@ -66,6 +66,7 @@ __all__ = [
     "build_document",
     "encrypt_profile",
     "main",
+    "make_private",
     "problem",
     "sync",
 ]
@@ -446,14 +447,35 @@ def sync(target: Path, answers_file: Path, *, sops: Sops | None = None) -> bool:
     return True
 
 
+def make_private(directory: Path) -> None:
+    """The profile `directory` 0700 and the files in it 0600, as the CLI and the loader make them (copier
+    writes 0755 / 0644, the modes of the template's files). Nothing happens when it does not exist (copier's
+    throw-away renders)."""
+    if not directory.is_dir() or directory.is_symlink():
+        return
+    directory.chmod(0o700)
+    for entry in directory.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(0o600)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m planet_profiles._copier_ext sync FILE [--answers-file ANSWERS]` (the update task)."""
+    """`python -m planet_profiles._copier_ext sync FILE [--answers-file ANSWERS]` (the update task) and
+    `… private DIR` (the task after every copy and update: `make_private`)."""
     parser = argparse.ArgumentParser(prog="python -m planet_profiles._copier_ext")
-    parser.add_argument("command", choices=["sync"], help="re-encrypt FILE with the clear-text answers")
-    parser.add_argument("file", type=Path, help="the profile's auth_client.sops.json")
+    parser.add_argument(
+        "command",
+        choices=["sync", "private"],
+        help="sync: re-encrypt FILE with the clear-text answers; private: FILE is a profile directory, made "
+        "0700 with its files 0600",
+    )
+    parser.add_argument("file", type=Path, help="the profile's auth_client.sops.json (sync), its directory")
     parser.add_argument("--answers-file", type=Path, help="default: .copier-answers.yml beside FILE")
     args = parser.parse_args(argv)
     try:
+        if args.command == "private":
+            make_private(args.file)
+            return 0
         changed = sync(args.file, args.answers_file or args.file.parent / ".copier-answers.yml")
     except (UserMessageError, ProfileError, OSError) as exc:  # one line, no traceback
         print(f"Error: {exc}", file=sys.stderr)

@@ -234,6 +234,11 @@ def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (hermetic_env / ".planet" / "mine" / "auth_client.json").is_file()
     assert json.loads(run("list", "--json").stdout)[0]["name"] == "mine"
+    # the modes the README documents (copier alone writes 0755 / 0644)
+    planet = hermetic_env / ".planet"
+    assert {str(p.relative_to(planet)): p.stat().st_mode & 0o777 for p in (planet, *planet.rglob("*"))} == {
+        ".": 0o700, "mine": 0o700, "mine/auth_client.json": 0o600, "mine/.copier-answers.yml": 0o600,
+    }  # fmt: skip
 
 
 def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: AgeKey) -> None:

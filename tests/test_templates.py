@@ -359,6 +359,25 @@ def test_invalid_answer_on_the_command_line(tmp_path: Path, copier_env: Path) ->
     assert "`scopes` must be a list of strings" in result.stderr.splitlines()[-1]
 
 
+def modes(directory: Path) -> dict[str, int]:
+    paths = (directory, *directory.rglob("*"))
+    return {str(p.relative_to(directory)): p.stat().st_mode & 0o777 for p in paths}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("root", [False, True], ids=["profile-template", "root-copier-yml"])
+def test_copy_makes_the_profile_private(root: bool, tmp_path: Path, copier_env: Path) -> None:
+    """The profile directory 0700 and its files 0600 (copier alone writes 0755 / 0644), whatever the
+    umask; the destination itself (e.g. a team repo's `profiles/`) is left to the user."""
+    source, extra = (TEMPLATES_ROOT, ["--data", "template=profile"]) if root else (PROFILE_TEMPLATE, [])
+    answers = data_args({"profile_name": "svc", "client_type": "none"})
+    args = ["copy", "--trust", "--quiet", source, tmp_path / "p", "--defaults", *answers, *extra]
+    result = copier_cli(*args)
+    assert result.returncode == 0, result.stderr
+    expected = {".": 0o700, ".copier-answers.yml": 0o600, "auth_client.json": 0o600}
+    assert modes(tmp_path / "p" / "svc") == expected
+
+
 REFUSED_ANSWERS = [
     ({"profile_name": "a/b"}, "Validation error for question 'profile_name': invalid profile name 'a/b'"),
     ({"client_type": "oidc_client_credential_secret"}, "did you mean `oidc_client_credentials_secret`?"),
@@ -496,6 +515,7 @@ def test_update_reencrypts_clear_text_changes(
     assert recorded["_commit"] == "v2.0.0" and recorded["scopes"] == ["api.read", "api.write"]
     assert not set(recorded) & set(SECRET_KEYS)
     assert files_containing([dest, Path(os.environ["TMPDIR"])], [SECRET]) == []
+    assert modes(dest / "svc") == {".": 0o700, ".copier-answers.yml": 0o600, "auth_client.sops.json": 0o600}
 
 
 @pytest.mark.integration

@@ -123,6 +123,7 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     secrets in with `encrypt`. The templates come from `planet-profiles templates --git`, so
     `copier update --trust` can change the result later.
     """
+    from .._atomic import ensure_private_dir
     from .._locations import user_profiles_dir
     from .._templates import home_relative, versioned_copy
 
@@ -132,7 +133,7 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     if destination is None:
         if repo:
             raise click.UsageError("--repo needs a DESTINATION directory")
-        destination = user_profiles_dir()
+        destination = ensure_private_dir(user_profiles_dir())  # 0700 when made here, as the loader makes it
     import copier  # heavy: only here
     from copier.errors import CopierError, UserMessageError
 
