@@ -342,7 +342,7 @@ def encrypt_profile(
 
 
 _NO_RULE_ANSWER = (
-    "give the recipients with `--data \"age_recipients=[$(planet-profiles keygen -y)]\"` (age1… public keys, "
+    "Give the recipients with `--data \"age_recipients=[$(planet-profiles keygen -y)]\"` (age1… public keys, "
     "comma-separated), or put a `.sops.yaml` with a creation rule for this path in the destination or a "
     "directory above it"
 )
