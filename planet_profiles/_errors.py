@@ -126,7 +126,11 @@ class ConfigError(ProfileError):
 
     @classmethod
     def from_problems(cls, problems: Sequence[Problem]) -> ConfigError:
-        """One error for a list of problems; its message is the first, with a count of the others."""
+        """One error for a list of problems; its message is the first, with a count of the others.
+
+        Problems with a "did you mean" hint come first: a misspelled key (`clientid`) is the cause of the
+        "missing required key" (`client_id`) that would otherwise be reported in its place."""
+        problems = sorted(problems, key=lambda p: "(did you mean" not in p.message)
         first = problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         key = first.pointer.lstrip("/").replace("/", ".") or None
