@@ -20,6 +20,7 @@ import pytest
 from planet_profiles import StorageError
 from planet_profiles._token_manager import file_lock
 
+pytestmark = pytest.mark.slow  # a few seconds of interpreters starting
 REPO = Path(__file__).resolve().parent.parent
 PROCESSES = 4
 ROUNDS = 3
