@@ -112,7 +112,7 @@ soak: install
 	$(PY) bench/soak.py
 
 lint: install
-	$(BIN)/ruff check planet_profiles toplevel tests examples docs
+	$(BIN)/ruff check planet_profiles toplevel tests devserver/tests examples docs
 
 typecheck: install
 	$(BIN)/mypy

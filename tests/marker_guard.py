@@ -122,7 +122,6 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 @pytest.fixture(autouse=True)
 def _sops_tripwire(
-    hermetic_env: Path,
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -131,6 +130,7 @@ def _sops_tripwire(
     if request.node.get_closest_marker("integration") is not None:
         yield
         return
+    request.getfixturevalue("hermetic_env")  # first: it clears every PL_* variable of the outer environment
     from planet_profiles._sops import Sops, default_sops
 
     where = tmp_path_factory.mktemp("sops-tripwire")  # beside the test's tmp_path, not in it
