@@ -30,7 +30,7 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.stamp
 OFFLINE_PIP = $(PIP) --python $(1)/bin/python install --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install wheel-venvs demo docs test lint typecheck schema check-schema bench soak clean
+.PHONY: install wheel-venvs demo docs test test-unit lint typecheck schema check-schema bench soak clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -96,6 +96,12 @@ docs: install
 test: install wheel-venvs $(PLANET_AUTH_STAMP) docs
 	$(PY) -m pytest -q
 
+#   make test-unit   the tests that need nothing beside them (no dev server, sops, copier, git, pre-commit,
+#                    wheel venv), in seconds: markers `integration`, `wheel`, `slow` and hypothesis's
+#                    `hypothesis` (the property tests) are left out; tests/marker_guard.py keeps the markers right
+test-unit: install
+	$(PY) -m pytest -q -m "not integration and not wheel and not slow and not hypothesis"
+
 #   make bench   side by side with planet-auth 2.3.2 (installs it into bench/.venv-planet-auth/); ours from the
 #                wheel, in .venv-bench/
 bench: install $(BENCH_STAMP) $(PLANET_AUTH_STAMP)
@@ -106,7 +112,7 @@ soak: install
 	$(PY) bench/soak.py
 
 lint: install
-	$(BIN)/ruff check planet_profiles toplevel tests examples docs
+	$(BIN)/ruff check planet_profiles toplevel tests devserver/tests examples docs
 
 typecheck: install
 	$(BIN)/mypy

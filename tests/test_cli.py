@@ -180,6 +180,7 @@ def test_usage_errors_exit_2_without_traceback() -> None:
         assert_one_error(result.stderr, result.stdout, result.returncode, expected=2)
 
 
+@pytest.mark.integration
 def test_errors_in_a_real_process(planet: Path, age_key: AgeKey) -> None:
     make_encrypted_profile(planet / "enc", cc(), [age_key.recipient])  # SOPS_AGE_KEY_FILE is not set
     write_profile(planet, "down", cc("http://127.0.0.1:9"))
@@ -261,6 +262,7 @@ def test_list_survives_a_broken_user_config(planet: Path, hermetic_env: Path) ->
 # ---------------------------------------------------------------- list, show, status
 
 
+@pytest.mark.integration
 def test_list_shows_origins_types_encryption_and_selection(
     planet: Path, team: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,6 +280,7 @@ def test_list_shows_origins_types_encryption_and_selection(
     assert any(line.startswith("*") and "svc" in line for line in text.splitlines())
 
 
+@pytest.mark.integration
 def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, age_key: AgeKey) -> None:
     write_profile(planet, "plain", cc())
     make_encrypted_profile(team / "enc", cc(), [age_key.recipient])
@@ -333,6 +336,7 @@ def test_show_without_name_explains_the_selection(
     assert "PL_API_KEY (env, then ~/.planet.json) = api_key=***  <- selected" in run("show").stdout
 
 
+@pytest.mark.integration
 def test_status_reads_the_token_without_keys_or_network(planet: Path, age_key: AgeKey) -> None:
     make_encrypted_profile(planet / "enc", cc(), [age_key.recipient])
     assert json.loads(run("status", "enc", "--json").stdout)["state"] == "none"

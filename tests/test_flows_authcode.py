@@ -226,11 +226,18 @@ def test_listener_binds_loopback_only_and_keeps_the_configured_host() -> None:
             pass
 
 
-def test_ipv6_loopback_redirect_binds_ipv6_loopback() -> None:
+def _has_ipv6_loopback() -> bool:
     try:
-        listener = CallbackListener("http://[::1]/cb", handle=lambda query: "code")
-    except AuthError:
-        pytest.skip("no IPv6 loopback here")
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_ipv6_loopback_redirect_binds_ipv6_loopback() -> None:
+    listener = CallbackListener("http://[::1]/cb", handle=lambda query: "code")
     with listener:
         port = listener.bound_address[1]
         assert listener.bound_address[0] == "::1"
