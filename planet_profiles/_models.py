@@ -279,10 +279,12 @@ class AuthCodeFlowConfig(OidcClientConfig):
         examples=["http://127.0.0.1:8080/callback"],
     )
     authorization_callback_acknowledgement: str | None = Field(
-        default=None, description="HTML shown in the browser after the callback."
+        default=None,
+        description="Text shown in the browser after the callback, escaped into a fixed page (no HTML).",
     )
     authorization_callback_acknowledgement_file: NonEmpty | None = Field(
-        default=None, description="File with the HTML shown in the browser after the callback."
+        default=None,
+        description="File with the text shown in the browser after the callback (escaped, no HTML).",
     )
 
 
