@@ -265,20 +265,6 @@ def test_localhost_listens_on_both_loopback_families() -> None:
         assert answer.status_code == 200 and listener.wait(5) and listener.code() == "code"
 
 
-def test_a_localhost_port_taken_on_ipv6_is_a_typed_error() -> None:
-    if not ipv6_loopback():
-        pytest.skip("no IPv6 loopback here")
-    with socket.socket(socket.AF_INET6) as squatter:
-        squatter.bind(("::1", 0))
-        squatter.listen()
-        port = squatter.getsockname()[1]
-        with pytest.raises(AuthError, match=f"::1 port {port}") as caught:
-            CallbackListener(f"http://localhost:{port}/", handle=lambda query: "")
-        assert caught.value.key == "local_redirect_uri"
-        with CallbackListener(f"http://127.0.0.1:{port}/", handle=lambda query: ""):
-            pass  # the IPv4 port was released again (and a literal address needs no ::1)
-
-
 def test_ipv6_loopback_redirect_binds_ipv6_loopback() -> None:
     try:
         listener = CallbackListener("http://[::1]/cb", handle=lambda query: "code")
@@ -322,51 +308,58 @@ def test_an_idle_connection_does_not_block_the_callback() -> None:
     assert listener.code() == "the-code"
 
 
-def test_a_busy_pinned_port_is_a_typed_error() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
+@pytest.mark.parametrize(
+    ("family", "address", "redirect"),
+    [
+        (socket.AF_INET, "127.0.0.1", "http://127.0.0.1:{port}/"),
+        (socket.AF_INET6, "::1", "http://localhost:{port}/"),  # SEC-10: localhost needs ::1 too
+    ],
+    ids=["ipv4", "localhost-ipv6"],
+)
+def test_a_busy_pinned_port_is_a_typed_error(
+    family: socket.AddressFamily, address: str, redirect: str
+) -> None:
+    if family == socket.AF_INET6 and not ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    with socket.socket(family) as busy:
+        busy.bind((address, 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(AuthError, match=f"port {port}") as caught:
-            CallbackListener(f"http://127.0.0.1:{port}/", handle=lambda query: "")
-    assert caught.value.key == "local_redirect_uri"
+        with pytest.raises(AuthError, match=f"{address} port {port}") as caught:
+            CallbackListener(redirect.format(port=port), handle=lambda query: "")
+        assert caught.value.key == "local_redirect_uri"
+        if family == socket.AF_INET6:
+            with CallbackListener(f"http://127.0.0.1:{port}/", handle=lambda query: ""):
+                pass  # the IPv4 port was released again (and a literal address needs no ::1)
 
 
 # --- refused callbacks: no token request --------------------------------------------------------------------
 
 
 @pytest.mark.integration
-def test_a_response_with_the_right_state_but_no_iss_is_refused_without_a_token_request(
-    devserver: DevServer, browser: Browser
+@pytest.mark.parametrize(
+    ("mode", "error", "match", "page"),
+    [
+        # the right state without its RFC 9207 `iss`: this login's response, refused; the login ends
+        ("drop-iss", AuthError, "RFC 9207", "Login failed"),
+        # SEC-09: the only response carries another `state`: refused, and the login waits on until its timeout
+        ("tamper-state", LoginRequiredError, "within 8 s", "Not this login"),
+    ],
+    ids=["drop-iss", "tamper-state"],
+)
+def test_a_refused_callback_leads_to_no_token_request(
+    devserver: DevServer, browser: Browser, mode: str, error: type[Exception], match: str, page: str
 ) -> None:
-    browser.mode("drop-iss")
+    browser.mode(mode)
     before = code_requests(devserver)
 
-    with pytest.raises(AuthError, match="RFC 9207"):
-        context(devserver).login(allow_open_browser=True)
-
-    assert code_requests(devserver) == before
-    report = browser.report()
-    code = parse_qs(urlsplit(report["redirect_url"]).query)["code"][0]
-    assert report["status"] == 400 and "Login failed" in report["body"] and code not in report["body"]
-
-
-@pytest.mark.integration
-def test_a_forged_state_does_not_end_the_login_which_times_out(
-    devserver: DevServer, browser: Browser
-) -> None:
-    """SEC-09: the only response delivered carries another `state`: refused (400), no token request, and the
-    login goes on waiting for the real one until its timeout."""
-    browser.mode("tamper-state")
-    before = code_requests(devserver)
-
-    with pytest.raises(LoginRequiredError, match="within 8 s"):
+    with pytest.raises(error, match=match):
         context(devserver).login(allow_open_browser=True, timeout=8)
 
     assert code_requests(devserver) == before
     report = browser.report()
     code = parse_qs(urlsplit(report["redirect_url"]).query)["code"][0]
-    assert report["status"] == 400 and "Not this login" in report["body"] and code not in report["body"]
+    assert report["status"] == 400 and page in report["body"] and code not in report["body"]
 
 
 @pytest.mark.integration
