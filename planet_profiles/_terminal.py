@@ -11,13 +11,16 @@ tampering stays visible. The escape is JSON's, so `inert(json.dumps(data))` is s
 
 from __future__ import annotations
 
-import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import re
 
 __all__ = ["inert"]
 
 _UNSAFE = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_WITH_NEWLINES = re.compile(f"[{_UNSAFE}]")
-_SINGLE_LINE = re.compile(f"[\n{_UNSAFE}]")
+_WITH_NEWLINES = f"[{_UNSAFE}]"
+_SINGLE_LINE = f"[\n{_UNSAFE}]"
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -30,4 +33,6 @@ def inert(text: str, *, newlines: bool = True) -> str:
     """
     if text.isprintable():  # the common case; False for any control, format or separator character
         return text
-    return (_WITH_NEWLINES if newlines else _SINGLE_LINE).sub(_escape, text)
+    import re  # only for text that needs it: `re` stays off the import path (re caches the pattern)
+
+    return re.sub(_WITH_NEWLINES if newlines else _SINGLE_LINE, _escape, text)
