@@ -165,6 +165,8 @@ class _Server:
             first = self._failures == 1
         cause = exc.__context__ if type(exc).__name__ == "ConnectionError" and exc.__context__ else exc
         hint = _HINTS.get(type(cause).__name__) or _HINTS.get(type(exc).__name__)
+        if hint is None and self.label.startswith("rediss:") and "connect" in str(exc).lower():
+            hint = _HINTS["SSLError"]  # a plain server does not answer a TLS hello: a connect timeout
         text = f"{type(exc).__name__}: {exc}" + (f"; {hint}" if hint else "")
         if first:
             log.warning(

@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,7 @@ class RedisServer:
         self.port = free_port()
         self.password: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._client: Any = None
 
     @property
     def url(self) -> str:
@@ -64,15 +66,23 @@ class RedisServer:
 
     def kill(self) -> None:
         """SIGKILL: as if the server crashed (its data is gone: nothing is saved)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
         self.process = None
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> Any:
+        """A client of this server (one per start: counting commands must not add connection handshakes)."""
         import redis
 
-        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_timeout=2)
+        if self._client is None:
+            self._client = redis.Redis(
+                host="127.0.0.1", port=self.port, password=self.password, socket_timeout=2
+            )
+        return self._client
 
     def command_counts(self) -> dict[str, int]:
         """Calls per command since start (`INFO commandstats`), without the INFO calls themselves."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,13 @@ class Worker:
         self.stderr.close()
         return result
 
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` (default SIGKILL, a crash), reap the process and close its pipes."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        self.process.communicate(timeout=30)
+        self.stderr.close()
+
     def log(self) -> str:
         self.stderr.seek(0)
         return self.stderr.read().decode(errors="replace")[-6000:]
@@ -187,8 +195,7 @@ def fleet_run(
     finally:
         for worker in workers:
             if worker.process.poll() is None:
-                worker.process.kill()
-                worker.process.communicate()
+                worker.kill()
     stats = server.stats()
     total: dict[str, Any] = {"processes": processes, "threads": threads, "duration": duration}
     total["calls"] = sum(r["calls"] for r in results)
