@@ -1,4 +1,5 @@
-"""pytest plugin: a real `redis-server` (Debian package `redis-server`, installed by `make install`).
+"""pytest plugin: a real `redis-server` (Debian package `redis-server`, installed by `make install`); bench P9
+uses `RedisServer` too.
 
 `redis_server` starts `redis-server --port P --save '' --appendonly no` on a free loopback port for one test,
 with its files below `tmp_path`; the test can `kill()` it (SIGKILL, as a crash) and `start()` it again on the
@@ -45,7 +46,7 @@ class RedisServer:
     def start(self, *, password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.fail("redis-server is not on PATH: run `make install` (apt-get install redis-server)")
+            raise RuntimeError("redis-server is not on PATH: `make install` installs it (Debian package)")
         self.password = password
         argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         argv += ["--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")]
@@ -62,7 +63,7 @@ class RedisServer:
             time.sleep(0.02)
         self.kill()
         log = self.directory / "redis.log"
-        pytest.fail(f"redis-server did not start:\n{log.read_text()[-2000:] if log.exists() else ''}")
+        raise RuntimeError(f"redis-server did not start:\n{log.read_text()[-2000:] if log.exists() else ''}")
 
     def kill(self) -> None:
         """SIGKILL: as if the server crashed (its data is gone: nothing is saved)."""
@@ -100,7 +101,10 @@ class RedisServer:
 @pytest.fixture
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
+    try:
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
     try:
         yield server
     finally:

@@ -1,7 +1,8 @@
 """Worker programs for the shared token cache tests (`tests/test_token_cache.py`) and bench P9.
 
-Run as subprocesses (`python -m tests.fleet_workers MODE SPEC_JSON`, repository root on `PYTHONPATH`, each
-with its own `HOME`); every mode prints READY, and `hammer` its figures as one JSON line at the end:
+Run as subprocesses (`python tests/fleet_workers.py MODE SPEC_JSON`, each with its own `HOME`; the tests
+put the repository on `PYTHONPATH`, bench P9 runs it under the wheel's venv); every mode prints READY, and
+`hammer` its figures as one JSON line at the end:
 
 - `hammer`: `open_profile(NAME).request_authenticator()` from `threads` threads calling `url` with requests
   for `duration` s, after a `GO` line on stdin.
@@ -97,10 +98,12 @@ def write_profile(home: Path, config: dict[str, Any], name: str = PROFILE) -> Pa
 class Worker:
     """One worker subprocess: stdout a pipe (READY, then the JSON result), stderr a temp file."""
 
-    def __init__(self, mode: str, spec: dict[str, Any], env: dict[str, str]) -> None:
+    def __init__(
+        self, mode: str, spec: dict[str, Any], env: dict[str, str], *, python: str = sys.executable
+    ) -> None:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in `result`
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fleet_workers", mode, json.dumps(spec)],
+            [python, __file__, mode, json.dumps(spec)],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -166,14 +169,14 @@ def fleet_run(
     duration: float,
     cache_url: str | None,
     events: Sequence[tuple[float, Callable[[], None]]] = (),
-    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    env_for: Callable[[Path], dict[str, str]] = worker_env,
 ) -> dict[str, Any]:
     """`processes` hammer workers, each with its own HOME below `root` holding profile `fleet` (`config`),
     sharing the cache at `cache_url` (None: no cache), for `duration` s; `events` are (seconds after the
-    start, action) run meanwhile. Returns the summed figures and the server's token counters."""
-    extra = dict(env or {})
-    if cache_url:
-        extra["PL_AUTH_TOKEN_CACHE_URL"] = cache_url
+    start, action) run meanwhile. `python` runs the workers in the environment `env_for(home)`. Returns the
+    summed figures and the server's token counters."""
+    extra = {"PL_AUTH_TOKEN_CACHE_URL": cache_url} if cache_url else {}
     workers = []
     try:
         for number in range(processes):
@@ -181,7 +184,7 @@ def fleet_run(
             home.mkdir(parents=True, exist_ok=True)
             write_profile(home, config)
             spec = {"url": server.hello_url, "duration": duration, "threads": threads}
-            workers.append(Worker("hammer", spec, worker_env(home, **extra)))
+            workers.append(Worker("hammer", spec, {**env_for(home), **extra}, python=python))
         for worker in workers:
             worker.expect_ready()
         server.reset_stats()
