@@ -61,6 +61,22 @@ def open_fleet_profile(home: Path, config: dict[str, Any], url: str | None) -> p
     return planet_profiles.open_profile(PROFILE, token_cache_url=url)
 
 
+def fleet_of_4x4(
+    server: DevServer, config: dict[str, Any], root: Path, redis: RedisServer, duration: float, **kw: Any
+) -> dict[str, Any]:
+    """`fleet_run`: 4 processes x 4 threads sharing `config` through `redis` for `duration` s."""
+    return fleet_run(
+        server,
+        root / "fleet",
+        config,
+        processes=PROCESSES,
+        threads=THREADS,
+        duration=duration,
+        cache_url=redis.url,
+        **kw,
+    )
+
+
 # --- fleets ------------------------------------------------------------------------------------------
 
 
@@ -69,15 +85,7 @@ def test_4_processes_x_4_threads_make_one_token_request_per_expiry(
 ) -> None:
     server: DevServer = devserver_factory(access_ttl=ACCESS_TTL)
     duration = 12.0
-    result = fleet_run(
-        server,
-        tmp_path / "fleet",
-        cc_config(server),
-        processes=PROCESSES,
-        threads=THREADS,
-        duration=duration,
-        cache_url=redis_server.url,
-    )
+    result = fleet_of_4x4(server, cc_config(server), tmp_path, redis_server, duration)
     limit = expiries(duration) + 2
     print(f"\nfleet: {result['token_requests']} token requests, limit {limit:.1f}, {result['calls']} calls")
     assert result["exceptions"] == {}, result["errors"]
@@ -98,15 +106,7 @@ def test_rotating_refresh_tokens_are_refreshed_once_per_expiry_fleet_wide(
     ctx = open_fleet_profile(hermetic_env, ro_config(server), redis_server.url)
     ctx.login(password=server.password)
     duration = 12.0
-    result = fleet_run(
-        server,
-        tmp_path / "fleet",
-        ro_config(server),
-        processes=PROCESSES,
-        threads=THREADS,
-        duration=duration,
-        cache_url=redis_server.url,
-    )
+    result = fleet_of_4x4(server, ro_config(server), tmp_path, redis_server, duration)
     refreshes = result["by_grant"].get("refresh_token", 0)
     print(
         f"\nfleet: {refreshes} refreshes, {result['token_requests']} token requests, calls {result['calls']}"
@@ -130,16 +130,7 @@ def test_redis_killed_mid_run_fails_no_call_and_sharing_resumes(
         (back, redis_server.start),
         (duration - last_phase, lambda: snapshot.update(before=server.stats()["token_requests"])),
     ]
-    result = fleet_run(
-        server,
-        tmp_path / "fleet",
-        cc_config(server),
-        processes=PROCESSES,
-        threads=THREADS,
-        duration=duration,
-        cache_url=redis_server.url,
-        events=events,
-    )
+    result = fleet_of_4x4(server, cc_config(server), tmp_path, redis_server, duration, events=events)
     late = result["token_requests"] - snapshot["before"]
     warnings = [log.count("is unavailable") for log in result["logs"]]
     print(f"\n{result['token_requests']} token requests, {late} in the last {last_phase:.0f} s", warnings)
