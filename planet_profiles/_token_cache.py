@@ -124,20 +124,21 @@ class _Server:
         self._failures = 0
 
     def _connect(self) -> Redis:
-        if self._client is None:
-            from redis import Redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
+        with self._lock:
+            if self._client is None:
+                from redis import Redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
 
-            self._client = Redis.from_url(
-                self._url,
-                password=self._password,
-                socket_connect_timeout=_TIMEOUT,
-                socket_timeout=_TIMEOUT,
-                retry=Retry(NoBackoff(), 0),  # our back-off, not the client's (it would retry for seconds)
-                health_check_interval=0,
-            )
-        return self._client
+                self._client = Redis.from_url(
+                    self._url,
+                    password=self._password,
+                    socket_connect_timeout=_TIMEOUT,
+                    socket_timeout=_TIMEOUT,
+                    retry=Retry(NoBackoff(), 0),  # our back-off, not the client's (that retries for seconds)
+                    health_check_interval=0,
+                )
+            return self._client
 
     def run(self, command: Callable[[Redis], _T]) -> _T:
         """`command(client)`, or `_Down` when Redis is in back-off or the command fails."""
