@@ -15,6 +15,13 @@ Jinja cannot express, so that no rule is written twice:
 - `pp_secrets_given()`, `pp_encrypted()`, `pp_given(*keys)`, `pp_host(url)`, `pp_is_file(*parts)`: helpers
   for defaults and conditions.
 
+copier (9.x) refuses a `--data` answer that fails a `validator` or is not one of the `choices` with an
+uncaught `ValueError`, so its CLI prints a Python traceback before the one line that matters (its CLI
+catches only `UserMessageError`, and a validator cannot raise one: copier catches whatever it raises). While
+the extension is loaded, `sys.excepthook` prints such a refusal as that one line (`answer_error`), with a
+did-you-mean for a misspelled `client_type`; every other exception keeps the usual report.
+`planet-profiles new` catches the same `ValueError` and prints the same line.
+
 Custom Jinja extensions are an "unsafe" copier feature: users run `copier copy --trust …`, or list the
 template in the `trust` setting of copier's settings file.
 
@@ -29,11 +36,13 @@ clear-text keys replaced, its secrets kept, and re-encrypted. Secrets are rotate
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -43,19 +52,21 @@ from jinja2.ext import Extension
 from jinja2.runtime import Context
 
 from ._documents import parse_json
-from ._errors import ProfileError, ProfileNameError, SopsNoKeyError
+from ._errors import ProfileError, ProfileNameError, SopsError, SopsNoKeyError
 from ._names import ENCRYPTED_FILE, ENDPOINT_KEYS, PLAIN_FILE, SECRET_KEYS
 from ._problems import PINNED_URL_KEYS, KeyRule
-from ._sops import Sops
+from ._sops import NO_RULE_HINT, Sops
 from ._validate import client_types, type_schema, validate_document
 
 __all__ = [
     "AGE_RECIPIENT_PATTERN",
     "TEMPLATE_KEYS",
     "ProfileExtension",
+    "answer_error",
     "build_document",
     "encrypt_profile",
     "main",
+    "make_private",
     "problem",
     "sync",
 ]
@@ -214,6 +225,53 @@ def recipients_problem(value: Any, required: bool = False) -> str:
     return ""
 
 
+_CHOICE_ERROR = re.compile(r"Invalid choice for 'client_type': '([^']*)' is not in")
+
+
+def answer_error(exc: ValueError) -> str:
+    """The line that says why copier refused an answer given with `--data` (copier's own message: it names
+    the question and, from our validators, the fix), with a did-you-mean for a misspelled `client_type`."""
+    message = " ".join(str(exc).split())
+    match = _CHOICE_ERROR.match(message)
+    if match:
+        close = difflib.get_close_matches(match.group(1), client_types(), n=1)
+        guess = f"did you mean `{close[0]}`? " if close else ""
+        message = (
+            f"Invalid choice for 'client_type': {match.group(1)!r}: {guess}"
+            f"one of {', '.join(client_types())}"
+        )
+    return message
+
+
+def _raised_by_copier(tb: TracebackType | None) -> bool:
+    last = None
+    while tb is not None:
+        last, tb = tb.tb_frame, tb.tb_next
+    return last is not None and str(last.f_globals.get("__name__", "")).startswith("copier.")
+
+
+def _answer_excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None, *, previous: Any
+) -> None:
+    if isinstance(value, ValueError) and _raised_by_copier(tb):
+        print(answer_error(value), file=sys.stderr)  # the process still exits 1 (an uncaught exception)
+    else:
+        previous(kind, value, tb)
+
+
+def _install_excepthook() -> None:
+    """Report copier's refusal of a `--data` answer as one line instead of a traceback (module docstring)."""
+    if getattr(sys.excepthook, "_planet_profiles", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        _answer_excepthook(kind, value, tb, previous=previous)
+
+    hook._planet_profiles = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -276,8 +334,18 @@ def encrypt_profile(
     _check(ordered, target)
     try:
         return bytes(sops.encrypt_to_bytes(ordered, target, age_recipients=list(age_recipients)))
-    except ProfileError as exc:  # e.g. no creation rule: one clear line instead of a traceback
+    except SopsError as exc:  # one clear line instead of a traceback
+        if exc.hint == NO_RULE_HINT:  # say how recipients are given to copier
+            why = "no recipients to encrypt for: no `.sops.yaml` creation rule matches this path"
+            exc = SopsError(why, file=exc.file, hint=_NO_RULE_ANSWER)
         raise UserMessageError(str(exc)) from None
+
+
+_NO_RULE_ANSWER = (
+    "Give the recipients with `--data \"age_recipients=[$(planet-profiles keygen -y)]\"` (age1… public keys, "
+    "comma-separated), or put a `.sops.yaml` with a creation rule for this path in the destination or a "
+    "directory above it"
+)
 
 
 def _answers(ctx: Context) -> dict[str, Any]:
@@ -302,6 +370,7 @@ class ProfileExtension(Extension):
             "pp_is_file": _pp_is_file,
         }
         environment.globals.update(functions)
+        _install_excepthook()
 
 
 @pass_context
@@ -378,14 +447,35 @@ def sync(target: Path, answers_file: Path, *, sops: Sops | None = None) -> bool:
     return True
 
 
+def make_private(directory: Path) -> None:
+    """The profile `directory` 0700 and the files in it 0600, as the CLI and the loader make them (copier
+    writes 0755 / 0644, the modes of the template's files). Nothing happens when it does not exist (copier's
+    throw-away renders)."""
+    if not directory.is_dir() or directory.is_symlink():
+        return
+    directory.chmod(0o700)
+    for entry in directory.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            entry.chmod(0o600)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m planet_profiles._copier_ext sync FILE [--answers-file ANSWERS]` (the update task)."""
+    """`python -m planet_profiles._copier_ext sync FILE [--answers-file ANSWERS]` (the update task) and
+    `… private DIR` (the task after every copy and update: `make_private`)."""
     parser = argparse.ArgumentParser(prog="python -m planet_profiles._copier_ext")
-    parser.add_argument("command", choices=["sync"], help="re-encrypt FILE with the clear-text answers")
-    parser.add_argument("file", type=Path, help="the profile's auth_client.sops.json")
+    parser.add_argument(
+        "command",
+        choices=["sync", "private"],
+        help="sync: re-encrypt FILE with the clear-text answers; private: FILE is a profile directory, made "
+        "0700 with its files 0600",
+    )
+    parser.add_argument("file", type=Path, help="the profile's auth_client.sops.json (sync), its directory")
     parser.add_argument("--answers-file", type=Path, help="default: .copier-answers.yml beside FILE")
     args = parser.parse_args(argv)
     try:
+        if args.command == "private":
+            make_private(args.file)
+            return 0
         changed = sync(args.file, args.answers_file or args.file.parent / ".copier-answers.yml")
     except (UserMessageError, ProfileError, OSError) as exc:  # one line, no traceback
         print(f"Error: {exc}", file=sys.stderr)

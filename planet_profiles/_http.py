@@ -16,8 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ._errors import TransportError
@@ -29,15 +28,14 @@ log = logging.getLogger("planet_profiles.http")
 _local = threading.local()
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How often and how patiently to retry transient failures."""
 
     attempts: int = 3
     backoff: float = 0.25
     max_wait: float = 10.0
     timeout: tuple[float, float] = (5.0, 15.0)  # (connect, read) seconds
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    sleep: Callable[[float], None] = time.sleep
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -46,8 +44,7 @@ MAX_BODY_BYTES = 1 << 20
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._atomic import atomic_write, ensure_private_dir
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
@@ -47,8 +46,7 @@ ENV_PROFILE_PATH = "PL_AUTH_PROFILE_PATH"
 _NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
 
 
-@dataclass(frozen=True)
-class ProfileLocation:
+class ProfileLocation(NamedTuple):
     """A profile found on disk: its `file`, the search-path `root` it came from, and that root's origin."""
 
     name: str

@@ -4,6 +4,7 @@ endpoint keys. Defined once here; every stage imports them."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Literal, get_args
 
 __all__ = [
@@ -12,10 +13,12 @@ __all__ = [
     "ENCRYPTED_SUFFIX",
     "ENDPOINT_KEYS",
     "PLAIN_FILE",
+    "PROFILE_FILE_REGEX",
     "REDACTED",
     "SECRET_KEYS",
     "EndpointKey",
     "is_encrypted_name",
+    "is_profile_file",
 ]
 
 ENCRYPTED_FILE = "auth_client.sops.json"
@@ -25,6 +28,17 @@ ENCRYPTED_SUFFIX = ".sops.json"
 
 REDACTED = "**********"
 """What every output shows in place of a secret value."""
+
+
+PROFILE_FILE_REGEX = r"(^|/)auth_client(\.sops)?\.json$"
+"""The paths of profile files: the `files:` regex of both pre-commit hooks (`.pre-commit-hooks.yaml`, the
+profile-repo template's `.pre-commit-config.yaml`; a test keeps them equal to this) and what `validate`
+looks for in a directory. Not `auth_client*.json`: `schema/auth_client.schema.json` is no profile."""
+
+
+def is_profile_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a path names a profile file (`PROFILE_FILE_REGEX`)."""
+    return re.search(PROFILE_FILE_REGEX, os.fspath(path).replace(os.sep, "/")) is not None
 
 
 def is_encrypted_name(path: str | os.PathLike[str]) -> bool:

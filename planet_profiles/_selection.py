@@ -23,11 +23,9 @@ path (`_locations`), else its built-in config.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _locations
 from ._builtins import builtin_config, canonical_name, default_for_client_type, default_profile_name
@@ -54,8 +52,7 @@ ENV_API_KEY = "PL_API_KEY"
 OLD_SDK_KEY = "key"  # the old Planet SDK's API key in ~/.planet.json
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """The winning source: `kind` is `profile`, `client_credentials` or `api_key`; `origin` says where it
     was set (`argument`, an environment variable, `~/.planet.json`, `built-in default`). Secrets hide in
     `repr`."""
@@ -64,8 +61,12 @@ class Source:
     origin: str
     profile: str | None = None
     client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    api_key: str | None = field(default=None, repr=False)
+    client_secret: str | None = None
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("kind", "origin", "profile", "client_id"))
+        return f"Source({shown})"
 
 
 def _user_config(use_configfile: bool) -> dict[str, Any]:
@@ -136,13 +137,12 @@ def resolve_source(
             if source.profile is not None:
                 where = ENV_PROFILE if source.origin == "~/.planet.json" else source.origin
                 name = _locations.check_profile_name(source.profile, source=where)
-                source = dataclasses.replace(source, profile=name)
+                source = source._replace(profile=name)
             return source
     raise AssertionError("the built-in default is always set")  # pragma: no cover
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     """The selected credentials and where they are: the winning `source`, the profile `name` (what
     `AuthContext.profile_name()` says), and either the profile's `location` on disk or, for a profile without
     a file, its `config` dict: a built-in profile, or one made from ad-hoc credentials (`source.kind`
@@ -151,7 +151,10 @@ class Located:
     source: Source
     name: str
     location: ProfileLocation | None = None
-    config: dict[str, Any] | None = field(default=None, repr=False)
+    config: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"Located(source={self.source!r}, name={self.name!r}, location={self.location!r})"
 
 
 def locate(source: Source, *, builtins: bool = True) -> Located:

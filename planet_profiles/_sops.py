@@ -41,7 +41,7 @@ from ._errors import (
 )
 from ._names import ENCRYPTED_REGEX
 
-__all__ = ["Sops", "default_sops"]
+__all__ = ["NO_RULE_HINT", "Sops", "default_sops"]
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,12 @@ _NO_KEY_HINT = (
     "set SOPS_AGE_KEY_FILE to your age key file (or SOPS_AGE_KEY; for PGP, import your key into GnuPG), "
     "or ask a team member to add your recipient and run `planet-profiles rekey`"
 )
-_NO_RULE_HINT = (
+NO_RULE_HINT = (
     "add a creation rule matching this path to `.sops.yaml` (searched from the file's directory upwards) "
     "or pass age recipients / PGP fingerprints"
 )
+"""The hint of the `SopsError` for "no creation rule and no recipients" (callers that know how their user
+passes recipients replace it)."""
 _LOG_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ")  # sops' Go log lines ("Syncing keys for file …")
 
 PathLike = str | os.PathLike[str]
@@ -268,11 +270,7 @@ class Sops:
 
 
 _BY_CODE: dict[int, tuple[type[SopsError], str, str | None]] = {
-    51: (
-        SopsMacMismatchError,
-        "MAC mismatch: the file was changed outside sops",
-        "a clear-text field was edited outside sops; revert the edit or re-encrypt with `sops edit`",
-    ),
+    51: (SopsMacMismatchError, "MAC mismatch: a value was changed outside sops (the MAC covers all)", None),
     25: (
         SopsTamperedError,
         "a value could not be decrypted: its ciphertext was changed or is corrupt",
@@ -295,13 +293,35 @@ def _error_for(code: int, stderr: str, file: str | None) -> SopsError:
         )
     if code in _BY_CODE:
         cls, message, hint = _BY_CODE[code]
+        if code == 51:
+            hint = _mac_hint(file)
         return cls(message, file=file, hint=hint, returncode=code)
     if "sops metadata not found" in stderr:
         hint = "encrypt it with `planet-profiles encrypt FILE`"
         return SopsNotEncryptedError("not a sops-encrypted file", file=file, hint=hint, returncode=code)
     detail = _first_line(stderr)
-    hint = _NO_RULE_HINT if "creation rules" in detail or "no keys provided" in detail else None
+    hint = NO_RULE_HINT if "creation rules" in detail or "no keys provided" in detail else None
     return SopsError(f"sops failed (exit {code}): {detail}", file=file, hint=hint, returncode=code)
+
+
+def _mac_hint(file: str | None) -> str:
+    """How to recover from a MAC mismatch, with a command that works: `sops edit` refuses such a file, and
+    `sops set --ignore-mac` of a clear-text key to its current value re-seals it (a new MAC over the values
+    as they are now; the ciphertext of the secrets stays as it is)."""
+    where = shlex.quote(file) if file else "FILE"
+    client_type = "TYPE"
+    try:
+        with open(file or "", "rb") as handle:
+            value = json.load(handle).get("client_type")
+        client_type = value if isinstance(value, str) else client_type
+    except (OSError, ValueError, AttributeError):
+        pass
+    value = shlex.quote(json.dumps(client_type))
+    return (
+        "Clear-text values may be changed only through sops (`sops edit`, `sops set`, `copier update`). "
+        f"Revert the edit (e.g. `git checkout -- {where}`), or, if you made it and reviewed it (`git diff`), "
+        f"re-seal the file with your key: `sops set --ignore-mac {where} '[\"client_type\"]' {value}`"
+    )
 
 
 def _first_line(stderr: str) -> str:

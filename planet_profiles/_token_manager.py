@@ -25,9 +25,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._atomic import ensure_private_dir
 from ._clients import AuthClient
@@ -57,8 +56,7 @@ _FLOOR = 1.0  # seconds: a token is renewed at least this long (or half its life
 REFRESH_WINDOW_ENV = "PL_AUTH_TOKEN_REFRESH_WINDOW"
 
 
-@dataclass(frozen=True)
-class RefreshWindow:
+class RefreshWindow(NamedTuple):
     """Renew a token once less than `min(seconds, fraction × lifetime)` of it is left.
 
     Written as in a profile's `token_refresh_window`: `"120s"` (120 s, at most half the lifetime) or `"25%"`

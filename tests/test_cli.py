@@ -298,6 +298,25 @@ def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, a
     assert "(encrypted)" in run("show", "enc").stdout and "PLAINTEXT" in run("show", "plain").stdout
 
 
+def test_show_lists_every_problem_the_did_you_mean_first(planet: Path) -> None:
+    """`show` (and every profile command) names each problem, not `client_id: missing … (and 1 more
+    problem(s))`, which hid the typo that caused it."""
+    config = {"client_type": "oidc_client_credentials_secret", "auth_server": "https://login.example.com"}
+    file = write_profile(planet, "typo", {**config, "clientid": "a"})
+    for command in ("show", "token"):
+        result = run(command, "typo")
+        line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+        assert line == f"Error: {file}: 3 problems (listed above)"
+        assert result.stderr.splitlines()[:3] == [
+            f"{file}: /clientid: unknown key `clientid` (did you mean `client_id`?)",
+            f"{file}: /client_id: missing required key `client_id`",
+            f"{file}: /client_secret: missing required key `client_secret`",
+        ]
+    file.write_text(json.dumps({**config, "client_id": "a"}))  # one problem: one line
+    line = assert_one_error(*(lambda r: (r.stderr, r.stdout, r.exit_code))(run("show", "typo")))
+    assert line == f"Error: {file}: client_secret: missing required key `client_secret`"
+
+
 def test_show_without_name_explains_the_selection(
     planet: Path, hermetic_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

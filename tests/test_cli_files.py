@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 import planet_profiles
 from planet_profiles import SopsNoKeyError
 from tests.fixtures_keys import AgeKey, make_encrypted_profile, write_sops_yaml
-from tests.test_cli import SECRET, assert_one_error, cc, run, write_profile
+from tests.test_cli import SECRET, assert_one_error, cc, run, sh, write_profile
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +67,57 @@ def test_validate_invalid_json_and_missing_path(tmp_path: Path) -> None:
     assert result.exit_code == 1 and result.stdout.startswith(f"{broken}: /: invalid JSON")
     missing = run("validate", str(tmp_path / "nope"))
     assert_one_error(missing.stderr, missing.stdout, missing.exit_code, expected=2)
+
+
+def test_validate_picks_profile_files_as_the_hooks_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PATHS in a checkout: the hooks' file rule (not `schema/auth_client.schema.json`), no build
+    output, virtualenv or git-ignored copy; a profile named `build` and a file named explicitly count."""
+    repo = tmp_path / "repo"
+    good = write_profile(repo / "profiles", "good", {"client_type": "none"})
+    named_build = write_profile(repo / "profiles", "build", {"client_type": "none"})
+    broken = '{"client_type": "nope"}'
+    for where in ("build/lib/pkg/_data/profiles", "dist/x", "site/x", ".venv-sdk/lib", "out", "x.egg-info"):
+        write_profile(repo / where, "copy", broken)
+    write_profile(repo, "schema", broken, file="auth_client.schema.json")
+    (repo / ".gitignore").write_text("out/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    monkeypatch.chdir(repo)
+    result = run("validate", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"] == [str(Path("profiles/build/auth_client.json")),
+                                                  str(Path("profiles/good/auth_client.json"))]  # fmt: skip
+    assert good.is_file() and named_build.is_file()
+    explicit = run("validate", "out/copy/auth_client.json")  # named on the command line: checked
+    assert explicit.exit_code == 1
+    assert explicit.stdout.startswith("out/copy/auth_client.json: /client_type: unknown client_type `nope`")
+
+
+def test_validate_fails_when_nothing_was_checked(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "schema").mkdir(parents=True)
+    (empty / "schema" / "auth_client.schema.json").write_text("{}")
+    for args in (["validate", str(empty)], ["validate", "--json", str(empty)]):
+        result = run(*args)
+        line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+        expected = f"no auth_client.json or auth_client.sops.json found in {empty} (nothing was checked)"
+        assert line == f"Error: {expected}"
+    data = json.loads(run("validate", "--json", str(empty)).stdout)
+    assert data == {"ok": False, "files": [], "problems": []}
+
+
+def test_the_hooks_and_validate_share_one_file_rule() -> None:
+    from planet_profiles._names import PROFILE_FILE_REGEX, is_profile_file
+
+    root = Path(planet_profiles.__file__).parent.parent
+    hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())
+    assert {hook["files"] for hook in hooks} == {PROFILE_FILE_REGEX}
+    template = (root / "templates" / "profile-repo" / ".pre-commit-config.yaml.jinja").read_text()
+    rules = {line.split("files:", 1)[1].strip() for line in template.splitlines() if "files:" in line}
+    assert rules == {PROFILE_FILE_REGEX}
+    assert is_profile_file("p/auth_client.json") and is_profile_file("auth_client.sops.json")
+    assert not is_profile_file("schema/auth_client.schema.json") and not is_profile_file("xauth_client.json")
 
 
 # ---------------------------------------------------------------- encrypt
@@ -181,6 +234,11 @@ def test_new_scaffolds_into_planet_by_default(hermetic_env: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (hermetic_env / ".planet" / "mine" / "auth_client.json").is_file()
     assert json.loads(run("list", "--json").stdout)[0]["name"] == "mine"
+    # the modes the README documents (copier alone writes 0755 / 0644)
+    planet = hermetic_env / ".planet"
+    assert {str(p.relative_to(planet)): p.stat().st_mode & 0o777 for p in (planet, *planet.rglob("*"))} == {
+        ".": 0o700, "mine": 0o700, "mine/auth_client.json": 0o600, "mine/.copier-answers.yml": 0o600,
+    }  # fmt: skip
 
 
 def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: AgeKey) -> None:
@@ -199,9 +257,31 @@ def test_new_with_a_secret_writes_an_encrypted_profile(tmp_path: Path, age_key: 
     assert run("validate", str(dest)).exit_code == 0
 
 
-def test_new_reports_template_errors_in_one_line(tmp_path: Path) -> None:
-    result = run("new", str(tmp_path / "x"), "-d", "profile_name=../bad", "--defaults")
-    assert_one_error(result.stderr, result.stdout, result.exit_code)
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("profile_name=a/b", "Error: Validation error for question 'profile_name': invalid profile name"),
+        ("client_type=nonee", "Error: Invalid choice for 'client_type': 'nonee': did you mean `none`?"),
+        ("auth_server=http://login.example.com", "`auth_server` must be an https URL"),
+    ],
+)
+def test_new_reports_template_errors_in_one_line(tmp_path: Path, answer: str, message: str) -> None:
+    answers = ["profile_name=svc", "client_type=oidc_client_credentials_secret", "client_id=x",
+               "auth_server=https://login.example.com", f"client_secret={SECRET}", answer]  # fmt: skip
+    result = run("new", str(tmp_path / "x"), "--defaults", *[a for pair in answers for a in ("-d", pair)])
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert line.startswith(message) or message in line, line
+    assert SECRET not in result.output and not (tmp_path / "x").exists()
+
+
+def test_new_without_recipients_says_how_to_give_them(hermetic_env: Path) -> None:
+    """A real process: copier leaves scandir iterators open when a render fails (pytest would flag them)."""
+    result = sh("new", "--defaults", "-d", "profile_name=svc", "-d", "client_type=static_apikey",
+                "-d", f"api_key={SECRET}")  # fmt: skip
+    line = assert_one_error(result.stderr, result.stdout, result.returncode)
+    assert line.startswith(f"Error: {hermetic_env}/.planet/svc/auth_client.sops.json: no recipients"), line
+    assert "age_recipients=[$(planet-profiles keygen -y)]" in line and "`.sops.yaml`" in line
+    assert SECRET not in result.stdout + result.stderr
 
 
 # ---------------------------------------------------------------- keygen, templates

@@ -44,6 +44,32 @@ def test_token_prints_only_the_token_and_caches_it(devserver: DevServer, hermeti
     assert status["state"] == "valid" and status["scopes"] == ["api.read"]
 
 
+@pytest.mark.parametrize("client_type", ["oidc_client_credentials_secret", "oidc_client_credentials_pubkey"])
+def test_login_scope_narrows_a_client_credentials_token(
+    client_type: str, devserver: DevServer, hermetic_env: Path
+) -> None:
+    """`login --scope` asks the token endpoint for that scope (it was ignored): the dev server grants the
+    narrower scope, and its API refuses that token where `api.write` is needed."""
+    client_id, key = ("cc-secret", None) if client_type.endswith("_secret") else ("cc-pubkey", "rsa")
+    config = devserver.profile(client_type, client_id, key=key, scopes=["api.read", "api.write"])
+    write_profile(hermetic_env / ".planet", "cc", config)
+    narrow = run("login", "cc", "--scope", "api.read")
+    assert narrow.exit_code == 0, narrow.output
+    assert narrow.stdout.startswith("Logged in with profile cc (scope: api.read), expires in ")
+    assert "Renewals of this token request the profile's scopes again." in narrow.stderr
+    token = json.loads((hermetic_env / ".planet" / "cc" / "token.json").read_text())
+    assert token["scope"] == "api.read"
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert requests.get(devserver.write_url, headers=headers, timeout=10).status_code == 403
+    assert hello(devserver, token["access_token"]) == 200
+    wide = run("login", "cc")
+    assert wide.exit_code == 0, wide.output
+    token = json.loads((hermetic_env / ".planet" / "cc" / "token.json").read_text())
+    assert sorted(token["scope"].split()) == ["api.read", "api.write"]
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert requests.get(devserver.write_url, headers=headers, timeout=10).status_code == 200
+
+
 def test_verbose_logs_to_stderr_without_secrets(devserver: DevServer, hermetic_env: Path) -> None:
     config = devserver.profile("oidc_client_credentials_secret", "cc-secret")
     write_profile(hermetic_env / ".planet", "cc", config)
@@ -149,15 +175,39 @@ def doctor_steps(*args: str) -> tuple[int, dict[str, dict[str, object]], str]:
     return result.exit_code, {s["name"]: s for s in json.loads(result.stdout)["steps"]}, result.stderr
 
 
-def test_doctor_passes_on_a_good_encrypted_profile(encrypted_cc: Path, use_age_key: AgeKey) -> None:
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_doctor_passes_on_a_good_encrypted_profile(
+    devserver: DevServer, encrypted_cc: Path, use_age_key: AgeKey, hermetic_env: Path
+) -> None:
+    """Read-only: the grant that proves the credentials leaves no token behind (it saved one before)."""
+    before = _tree(hermetic_env)
+    devserver.reset_stats()
     result = run("doctor", "svc")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["✓"] * 6, result.stdout
-    assert (
-        "discovery OK, issuer matches" in result.stdout and "token endpoint issued a token" in result.stdout
-    )
-    assert (encrypted_cc.parent / "token.sops.json").exists()  # tokens of encrypted profiles stay encrypted
+    assert "discovery OK, issuer matches" in result.stdout
+    assert "token endpoint issued a token, expires in " in result.stdout
+    assert "(not saved: doctor changes nothing)" in result.stdout
+    assert devserver.stats()["token_requests"] == 1  # a real grant
+    assert _tree(hermetic_env) == before  # nothing written: no token, no directory, no cache
+    assert run("login", "svc").exit_code == 0  # with a valid token cached, doctor reports it, no grant
+    devserver.reset_stats()
+    cached = run("doctor", "svc")
+    assert cached.exit_code == 0 and "✓ token" in cached.stdout and "valid (expires in" in cached.stdout
+    assert devserver.stats()["token_requests"] == 0
+
+
+def test_doctor_prints_a_failure_once(encrypted_cc: Path) -> None:
+    """The ✗ line and its fix say what failed; the `Error:` line only names the step, never repeats it."""
+    result = run("doctor", "svc")
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert line == "Error: doctor: the `sops key decrypts` check failed (see above)"
+    detail = next(text for text in result.stdout.splitlines() if text.startswith("✗"))
+    assert "cannot decrypt the data key" in detail and "cannot decrypt" not in result.stderr
 
 
 def test_doctor_pinpoints_a_missing_key(encrypted_cc: Path) -> None:

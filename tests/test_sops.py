@@ -10,6 +10,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -375,11 +376,27 @@ def test_mac_mismatch(encrypted: Path, use_age_key: AgeKey) -> None:
     document = json.loads(encrypted.read_text())
     document["client_id"] = "edited-by-hand"
     encrypted.write_text(json.dumps(document, indent=2))
+    ciphertext = document["client_secret"]
     with pytest.raises(SopsMacMismatchError) as info:
         Sops().decrypt(encrypted)
     assert info.value.returncode == 51
-    assert "sops edit" in str(info.value)
     assert_clean(info.value, encrypted)
+    # The advice works (`sops edit` refuses such a file): the hint's command, run as a user would, re-seals
+    # the file with the edit kept and the secret's ciphertext untouched.
+    hint = str(info.value.hint)
+    assert f"`git checkout -- {encrypted}`" in hint and "`sops edit`, `sops set`, `copier update`" in hint
+    command = re.search(r"re-seal the file with your key: `([^`]+)`", hint)
+    assert command is not None, hint
+    assert command.group(1) == (
+        f"sops set --ignore-mac {encrypted} '[\"client_type\"]' '\"{document['client_type']}\"'"
+    )
+    path = os.path.dirname(Sops().binary) + os.pathsep + os.environ["PATH"]
+    done = subprocess.run(
+        ["bash", "-c", command.group(1)], env={**os.environ, "PATH": path}, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert Sops().decrypt(encrypted)["client_id"] == "edited-by-hand"
+    assert json.loads(encrypted.read_text())["client_secret"] == ciphertext
 
 
 def test_tampered_ciphertext(encrypted: Path, use_age_key: AgeKey) -> None:

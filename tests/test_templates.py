@@ -359,6 +359,50 @@ def test_invalid_answer_on_the_command_line(tmp_path: Path, copier_env: Path) ->
     assert "`scopes` must be a list of strings" in result.stderr.splitlines()[-1]
 
 
+def modes(directory: Path) -> dict[str, int]:
+    paths = (directory, *directory.rglob("*"))
+    return {str(p.relative_to(directory)): p.stat().st_mode & 0o777 for p in paths}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("root", [False, True], ids=["profile-template", "root-copier-yml"])
+def test_copy_makes_the_profile_private(root: bool, tmp_path: Path, copier_env: Path) -> None:
+    """The profile directory 0700 and its files 0600 (copier alone writes 0755 / 0644), whatever the
+    umask; the destination itself (e.g. a team repo's `profiles/`) is left to the user."""
+    source, extra = (TEMPLATES_ROOT, ["--data", "template=profile"]) if root else (PROFILE_TEMPLATE, [])
+    answers = data_args({"profile_name": "svc", "client_type": "none"})
+    args = ["copy", "--trust", "--quiet", source, tmp_path / "p", "--defaults", *answers, *extra]
+    result = copier_cli(*args)
+    assert result.returncode == 0, result.stderr
+    expected = {".": 0o700, ".copier-answers.yml": 0o600, "auth_client.json": 0o600}
+    assert modes(tmp_path / "p" / "svc") == expected
+
+
+REFUSED_ANSWERS = [
+    ({"profile_name": "a/b"}, "Validation error for question 'profile_name': invalid profile name 'a/b'"),
+    ({"client_type": "oidc_client_credential_secret"}, "did you mean `oidc_client_credentials_secret`?"),
+    ({"auth_server": "http://login.example.com"}, "`auth_server` must be an https URL"),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("answer", "message"), REFUSED_ANSWERS)
+def test_refused_answer_is_one_line_without_traceback(
+    answer: dict[str, str], message: str, tmp_path: Path, copier_env: Path
+) -> None:
+    """copier raises a refused `--data` answer as an uncaught ValueError (a 40-line traceback); the
+    extension's excepthook prints copier's one line instead, with the exit status of a failure."""
+    answers = {**profile_answers("oidc_client_credentials_secret"), **answer}
+    result = copier_cli(
+        "copy", "--trust", "--quiet", PROFILE_TEMPLATE, tmp_path / "p", "--defaults", *data_args(answers)
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert SECRET not in result.stderr and not (tmp_path / "p").exists()
+
+
 @pytest.mark.integration
 def test_missing_required_secret_with_defaults(tmp_path: Path, copier_env: Path) -> None:
     """copier does not validate a secret's default: the render refuses the incomplete profile instead."""
@@ -377,9 +421,29 @@ def test_no_recipients_is_a_clear_error(tmp_path: Path, copier_env: Path) -> Non
     result = copier_cli(
         "copy", "--trust", PROFILE_TEMPLATE, tmp_path / "p", "--defaults", *data_args(answers)
     )
-    assert result.returncode == 1 and "creation rule" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "no recipients to encrypt for: no `.sops.yaml` creation rule matches this path" in result.stderr
+    assert '`--data "age_recipients=[$(planet-profiles keygen -y)]"`' in result.stderr
+    assert "or put a `.sops.yaml` with a creation rule" in result.stderr
     assert API_KEY not in result.stderr
     assert files_containing([tmp_path], [API_KEY]) == []
+
+
+@pytest.mark.integration
+def test_no_recipients_advice_works(tmp_path: Path, copier_env: Path, age_key: AgeKey) -> None:
+    """Both fixes the error names make the same command succeed: `--data age_recipients=[…]`, or a
+    `.sops.yaml` above the destination."""
+    answers = profile_answers("static_apikey")
+    args = ["copy", "--trust", "--quiet", PROFILE_TEMPLATE, tmp_path / "a", "--defaults", *data_args(answers)]
+    assert copier_cli(*args).returncode == 1
+    given = copier_cli(*args, *recipients_args(age_key))
+    assert given.returncode == 0, given.stderr
+    assert (tmp_path / "a" / "svc" / "auth_client.sops.json").is_file()
+    write_sops_yaml(tmp_path / "b", [age_key.recipient])
+    ruled = copier_cli("copy", "--trust", "--quiet", PROFILE_TEMPLATE, tmp_path / "b", "--defaults",
+                       *data_args(answers))  # fmt: skip
+    assert ruled.returncode == 0, ruled.stderr
+    assert (tmp_path / "b" / "svc" / "auth_client.sops.json").is_file()
 
 
 # ---------------------------------------------------------------- copier update
@@ -451,6 +515,7 @@ def test_update_reencrypts_clear_text_changes(
     assert recorded["_commit"] == "v2.0.0" and recorded["scopes"] == ["api.read", "api.write"]
     assert not set(recorded) & set(SECRET_KEYS)
     assert files_containing([dest, Path(os.environ["TMPDIR"])], [SECRET]) == []
+    assert modes(dest / "svc") == {".": 0o700, ".copier-answers.yml": 0o600, "auth_client.sops.json": 0o600}
 
 
 @pytest.mark.integration

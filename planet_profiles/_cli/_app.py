@@ -3,6 +3,8 @@
 Error policy (DESIGN.md "CLI and hooks", SECURITY.md BAD-01):
 
 - a `ProfileError` is one line `Error: <message>` on stderr, exit 1 (the message names file, key and fix);
+  a `ConfigError` with several problems prints each as `file: /pointer: message` first (a "did you mean"
+  first of all), then `Error: FILE: N problems (listed above)`;
 - an `OSError` on a file is `Error: FILE: reason`, exit 1;
 - click's usage errors keep click's wording (usage, then one `Error:` line), exit 2;
 - Ctrl-C is `Error: interrupted`, exit 130;
@@ -30,7 +32,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from .. import __version__
-from .._errors import ProfileError
+from .._errors import ConfigError, ProfileError
 
 __all__ = [
     "EX_INTERRUPTED",
@@ -82,6 +84,14 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
             raise  # click reports these itself
+        except ConfigError as exc:  # every problem, one per line, as `validate` prints them
+            _debug_traceback(ctx)
+            if len(exc.problems) < 2:
+                raise CliError(str(exc)) from None
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            where = exc.file or "the profile"
+            raise CliError(f"{where}: {len(exc.problems)} problems (listed above)") from None
         except ProfileError as exc:
             _debug_traceback(ctx)
             raise CliError(str(exc)) from None

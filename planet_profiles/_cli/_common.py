@@ -7,10 +7,11 @@ strings are encrypted), so `list`, `status` and `show` work without any key.
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import shutil
+import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,20 +188,60 @@ def human_duration(seconds: float) -> str:
     return f"{secs} s"
 
 
-_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", ".tox", ".mypy_cache", "node_modules", "__pycache__"})
+_TOOL_DIRS = frozenset({".git", ".hg", ".svn", ".tox", ".nox", ".eggs", "node_modules", "__pycache__"})
+_BUILD_DIRS = frozenset({"build", "dist", "site"})  # build output: copies of package data, not sources
 
 
-def find_files(paths: Sequence[Path], patterns: Sequence[str]) -> list[Path]:
-    """Files named on the command line, plus those matching `patterns` below named directories (VCS and
-    tool directories such as `.git` or `node_modules` are skipped). Sorted, without duplicates."""
+def _skipped(directory: Path, match: Callable[[str], bool]) -> bool:
+    """Directories a search for profile files does not enter: VCS and tool directories, virtualenvs
+    (`.venv*`, `*.egg-info`), and build output (`build/`, `dist/`, `site/`) unless the directory is itself
+    a profile (holds a matching file: a profile may be named `build`)."""
+    name = directory.name
+    if name in _TOOL_DIRS or name.startswith((".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache")):
+        return True
+    if name.endswith(".egg-info"):
+        return True
+    if name in _BUILD_DIRS:
+        try:
+            return not any(entry.is_file() and match(entry.name) for entry in directory.iterdir())
+        except OSError:
+            return True
+    return False
+
+
+def _git_ignored(root: Path, files: Sequence[Path]) -> set[Path]:
+    """The `files` (below `root`) that git ignores (`.gitignore`, `.git/info/exclude`); none outside a git
+    work tree or without git. Tracked files are never reported as ignored."""
+    if not files or shutil.which("git") is None:
+        return set()
+    names = "\0".join(os.path.relpath(f, root) for f in files)
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "check-ignore", "-z", "--stdin"],
+            input=names.encode(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    if done.returncode != 0:  # 1: nothing ignored; 128: not a git work tree
+        return set()
+    return {Path(root, name) for name in done.stdout.decode(errors="replace").split("\0") if name}
+
+
+def find_files(paths: Sequence[Path], match: Callable[[str], bool]) -> list[Path]:
+    """Files named on the command line, plus the files below named directories whose name is a `match`,
+    except in skipped directories (`_skipped`) and files git ignores. Sorted, without duplicates."""
     found: dict[Path, None] = {}
     for path in paths:
         if not path.is_dir():
             found[path] = None
             continue
+        below: list[Path] = []
         for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-            for name in sorted(files):
-                if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
-                    found[Path(root) / name] = None
+            dirs[:] = sorted(d for d in dirs if not _skipped(Path(root, d), match))
+            below += [Path(root, name) for name in sorted(files) if match(name)]
+        ignored = _git_ignored(path, below)
+        found.update((file, None) for file in below if file not in ignored)
     return sorted(found)

@@ -3,7 +3,10 @@
 file found → schema valid (no key needed) → sops key available & decrypts → profile loads (config, client,
 private key) → auth server reachable & issuer matches (OIDC discovery, RFC 8414 §3.3) → token usable.
 The first failing step ends the walk; its `fix:` line is the error's own hint (or the step's standard
-remedy), and the command exits 1.
+remedy), and the command exits 1 with one `Error:` line naming the step (the ✗ line holds the detail).
+
+Read-only: doctor writes nothing. A profile that gets tokens without a user (client credentials) is
+proven by a real grant when no valid token is cached, and that token is dropped, not saved.
 """
 
 from __future__ import annotations
@@ -137,14 +140,15 @@ class _Walk:
         if manager is None:
             return _NotApplicable(f"`{self.ctx.auth_client().client_type}` profiles have no tokens")
         login = f"Log in: `planet-profiles login {self.target.name}`"
-        if self.ctx.auth_client().unattended:
+        state = read_token_state(self.ctx.token_file_path())
+        client = self.ctx.auth_client()
+        if client.unattended and state.state != VALID:
             try:
-                token = manager.token()  # a real grant when there is no fresh token: proves the credentials
+                token = client.grant()  # a real grant proves the credentials; the token is not kept
             except ProfileError as exc:
                 raise _from_error(exc, "Check `client_id` and the secret or key of the profile") from None
             left = f", expires in {human_duration(token.expires_at - _now())}" if token.expires_at else ""
-            return f"token endpoint issued a token{left}"
-        state = read_token_state(self.ctx.token_file_path())
+            return f"token endpoint issued a token{left} (not saved: doctor changes nothing)"
         if state.state in (VALID, REFRESHABLE):
             return state.describe()
         raise _Failed(state.describe(), login)
@@ -192,8 +196,8 @@ def doctor(name: str | None, as_json: bool) -> None:
     """Check a profile end to end; say how to fix the first problem.
 
     Steps: profile file found, schema valid, sops key available and decrypts, profile loads, auth server
-    reachable with the expected issuer, token usable (client-credentials profiles fetch one). Exits 1 when
-    a step fails.
+    reachable with the expected issuer, token usable (client-credentials profiles fetch one, which is not
+    saved: doctor writes nothing). Exits 1 when a step fails.
     """
     steps = diagnose(name)
     failed = next((s for s in steps if s.ok is False), None)
@@ -209,5 +213,5 @@ def doctor(name: str | None, as_json: bool) -> None:
                 click.echo(f"  {' ' * width}  {line}")
             if step.fix:
                 click.echo(f"  {' ' * width}  " + click.style(f"fix: {step.fix}", bold=True))
-    if failed is not None:
-        raise CliError(f"{failed.name} failed: {failed.detail.splitlines()[0]}")
+    if failed is not None:  # the ✗ line above says what failed and how to fix it: not repeated here
+        raise CliError(f"doctor: the `{failed.name}` check failed (see above)")

@@ -141,7 +141,7 @@ def rekey(paths: tuple[Path, ...], no_rotate: bool) -> None:
     """
     from .._sops import default_sops
 
-    files = find_files(paths or (Path("."),), (ENCRYPTED_FILE,))
+    files = find_files(paths or (Path("."),), lambda name: name == ENCRYPTED_FILE)
     if not files:
         click.echo(f"no {ENCRYPTED_FILE} found", err=True)
         return

@@ -14,8 +14,6 @@ import click
 from ._app import CliError, cli, emit_json, json_option
 from ._common import find_files
 
-PROFILE_PATTERNS = ("auth_client*.json",)
-
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -23,17 +21,20 @@ PROFILE_PATTERNS = ("auth_client*.json",)
 def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     """Check profile files against the schema; no key needed.
 
-    PATHS are files or directories (searched for auth_client*.json; default: the current directory).
-    Encrypted files are checked too: secrets must be sops ENC[…] values, every other key clear text, and
-    the recipients must be those the .sops.yaml creation rule for the file names (else: `rekey`).
-    Prints one `file: /pointer: message` line per problem and exits 1 if there is any.
+    PATHS are files or directories (default: the current directory), searched for auth_client.json and
+    auth_client.sops.json as the pre-commit hooks select them; git-ignored files, build output (build/,
+    dist/, site/), virtualenvs and tool directories are skipped. Encrypted files are checked too: secrets
+    must be sops ENC[…] values, every other key clear text, and the recipients must be those the
+    .sops.yaml creation rule for the file names (else: `rekey`). Prints one `file: /pointer: message` line
+    per problem and exits 1 if there is any, or if no profile file was found.
     """
     from .._documents import read_profile
-    from .._names import is_encrypted_name
+    from .._names import is_encrypted_name, is_profile_file
     from .._sops_rules import SopsConfigs, recipient_problems
     from .._validate import validate_file
 
-    files = find_files(paths or (Path("."),), PROFILE_PATTERNS)
+    searched = paths or (Path("."),)
+    files = find_files(searched, is_profile_file)
     rules = SopsConfigs()
     problems = []
     for file in files:
@@ -44,7 +45,7 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     if as_json:
         emit_json(
             {
-                "ok": not problems,
+                "ok": bool(files) and not problems,
                 "files": [str(f) for f in files],
                 "problems": [{"file": p.file, "pointer": p.pointer, "message": p.message} for p in problems],
             }
@@ -55,11 +56,11 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     if problems:
         bad = len({p.file for p in problems})
         raise CliError(f"{len(problems)} problem(s) in {bad} of {len(files)} file(s)")
+    if not files:  # a wrong path must not pass in CI
+        where = ", ".join(str(p) for p in searched)
+        raise CliError(f"no auth_client.json or auth_client.sops.json found in {where} (nothing was checked)")
     if not as_json:
-        if files:
-            click.echo(f"{len(files)} file(s) OK", err=True)
-        else:
-            click.echo("no auth_client*.json file found", err=True)
+        click.echo(f"{len(files)} file(s) OK", err=True)
 
 
 @cli.command()
@@ -122,6 +123,7 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     secrets in with `encrypt`. The templates come from `planet-profiles templates --git`, so
     `copier update --trust` can change the result later.
     """
+    from .._atomic import ensure_private_dir
     from .._locations import user_profiles_dir
     from .._templates import home_relative, versioned_copy
 
@@ -131,16 +133,20 @@ def new(destination: Path | None, data: tuple[str, ...], defaults: bool, repo: b
     if destination is None:
         if repo:
             raise click.UsageError("--repo needs a DESTINATION directory")
-        destination = user_profiles_dir()
+        destination = ensure_private_dir(user_profiles_dir())  # 0700 when made here, as the loader makes it
     import copier  # heavy: only here
-    from copier.errors import CopierError
+    from copier.errors import CopierError, UserMessageError
 
     try:  # our own template: trusted (its Jinja extension encrypts secrets in memory)
         worker = copier.run_copy(source, destination, data=answers, defaults=defaults, unsafe=True)
+    except UserMessageError as exc:  # the template's own message names the file and the fix
+        raise CliError(str(exc)) from None
     except CopierError as exc:
         raise CliError(f"the {template} template failed ({type(exc).__name__}): {exc}") from None
-    except ValueError as exc:  # copier's way to refuse a --data answer its validator rejects
-        raise CliError(str(exc)) from None
+    except ValueError as exc:  # copier's way to refuse a --data answer (a validator, a choice)
+        from .._copier_ext import answer_error
+
+        raise CliError(answer_error(exc)) from None
     name = worker.answers.combined.get("profile_name")
     click.echo(f"Created {destination / str(name) if name and not repo else destination}")
 

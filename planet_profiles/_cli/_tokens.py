@@ -110,7 +110,10 @@ def login(name: str | None, no_browser: bool, device: bool, scopes: tuple[str, .
         return
     left = f", expires in {human_duration(got.expires_at - time.time())}" if got.expires_at else ""
     where = f"; saved to {credential.path()}" if credential.path() else ""
-    click.echo(f"Logged in with profile {profile}{left}{where}.")
+    granted = f" (scope: {got.scope})" if scopes and got.scope is not None else ""
+    click.echo(f"Logged in with profile {profile}{granted}{left}{where}.")
+    if scopes and got.refresh_token is None and ctx.auth_client().unattended:  # renewed by a new grant
+        click.echo("Renewals of this token request the profile's scopes again.", err=True)
 
 
 @cli.command()

@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -80,13 +79,19 @@ def _same(received: str | None, expected: str) -> bool:
     return received is not None and hmac.compare_digest(received.encode(), expected.encode())
 
 
-@dataclass(frozen=True)
 class _Attempt:
-    """The secrets of one authorization request; never reused (RFC 7636 §4.1, OIDC Core §3.1.2.1)."""
+    """The secrets of one authorization request, fresh for each; never reused (RFC 7636 §4.1, OIDC Core
+    §3.1.2.1). Not shown by `repr`. (No dataclass: loading an auth-code profile imports this module.)"""
 
-    verifier: str = field(default_factory=lambda: secrets.token_urlsafe(_VERIFIER_BYTES), repr=False)
-    state: str = field(default_factory=lambda: secrets.token_urlsafe(_STATE_BYTES), repr=False)
-    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(_STATE_BYTES), repr=False)
+    __slots__ = ("nonce", "state", "verifier")
+
+    def __init__(self) -> None:
+        self.verifier = secrets.token_urlsafe(_VERIFIER_BYTES)
+        self.state = secrets.token_urlsafe(_STATE_BYTES)
+        self.nonce = secrets.token_urlsafe(_STATE_BYTES)
+
+    def __repr__(self) -> str:
+        return "_Attempt(...)"
 
 
 class _AuthCodeClient(OidcAuthClient):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._clients import OidcAuthClient
 from .._config import EndpointKey
 from .._tokens import Token
@@ -16,8 +18,18 @@ class ClientCredentialsClientSecretAuthClient(OidcAuthClient):
     client_auth_method = "client_secret"
     unattended = True
 
+    def login(
+        self, *, allow_open_browser: bool = True, allow_tty_prompt: bool = True, **kwargs: Any
+    ) -> Token:
+        """A new grant; `requested_scopes` / `requested_audiences` replace the profile's `scopes` /
+        `audiences` for this token (RFC 6749 §3.3). Its renewals are new grants with the profile's."""
+        return self._grant(kwargs.get("requested_scopes"), kwargs.get("requested_audiences"))
+
     def grant(self) -> Token:
-        return self.token_request({"grant_type": "client_credentials", **self.scope_form()})
+        return self._grant(None, None)
+
+    def _grant(self, scopes: list[str] | None, audiences: list[str] | None) -> Token:
+        return self.token_request({"grant_type": "client_credentials", **self.scope_form(scopes, audiences)})
 
     def refresh(self, token: Token) -> Token:
         return self.grant()  # §4.4.3: no refresh token; a new grant is the refresh
