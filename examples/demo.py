@@ -83,6 +83,7 @@ def main() -> int:
                 "client_id": client.client_id,
                 "client_secret": client.client_secret,
                 "scopes": ["api.read"],
+                "allowed_api_hosts": [server.api_url],  # where its token may go (the team repo requires it)
             },
         )
         target = profiles / "demo-service" / "auth_client.sops.json"

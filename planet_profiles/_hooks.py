@@ -1,7 +1,8 @@
 """The pre-commit hooks of `.pre-commit-hooks.yaml`: schema check and encryption check of profile files.
 
 - `planet-profiles-validate` (`main_validate`): every `auth_client.json` / `auth_client.sops.json` given is
-  schema-valid (`planet_profiles._validate.validate_file`), the encrypted ones without any key.
+  schema-valid (`planet_profiles._validate.validate_file`), the encrypted ones without any key; with
+  `--require KEY` (a repository's own rule, e.g. a team repository's `allowed_api_hosts`), sets that key.
 Both read files as every other part of the package does (`planet_profiles._documents.read_profile`).
 - `planet-profiles-encrypted` (`main_encrypted`): secrets only in `auth_client.sops.json`, and there really
   encrypted (`ENC[…]`, a `sops` block with a MAC and recipients), and encrypted for exactly the recipients
@@ -25,7 +26,7 @@ from ._errors import Problem
 from ._names import is_encrypted_name
 from ._problems import sort_problems
 from ._sops_rules import SopsConfigs, recipient_problems
-from ._validate import encryption_problems, validate_file
+from ._validate import encryption_problems, required_key_problems, validate_file
 
 __all__ = ["main", "main_encrypted", "main_validate"]
 
@@ -33,9 +34,24 @@ __all__ = ["main", "main_encrypted", "main_validate"]
 
 
 def main_validate(argv: Sequence[str] | None = None) -> int:
-    """`planet-profiles-validate FILE...`: schema problems of every file; exit 1 if there is any."""
-    files = _parse_args("planet-profiles-validate", "Schema check of profile files; no keys needed.", argv)
-    return _report([p for file in files for p in validate_file(file)])
+    """`planet-profiles-validate [--require KEY]... FILE...`: schema problems of every file, and each
+    `--require`d key its type has but it lacks (a repository's own rule); exit 1 if there is any."""
+    parser = _parser("planet-profiles-validate", "Schema check of profile files; no keys needed.")
+    parser.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a key every profile whose type has it must set (e.g. allowed_api_hosts); repeatable",
+    )
+    args = parser.parse_args(argv)
+    problems: list[Problem] = []
+    for file in args.files:
+        found = validate_file(file)
+        if not found and args.require:
+            found = required_key_problems(read_profile(file)[1], file=file, required=args.require)
+        problems += found
+    return _report(problems)
 
 
 def main_encrypted(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return hooks[args[0]](args[1:])
 
 
-def _parse_args(prog: str, description: str, argv: Sequence[str] | None) -> list[str]:
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("files", nargs="*", metavar="FILE", help="auth_client.json / auth_client.sops.json")
-    return list(parser.parse_args(argv).files)
+    return parser
+
+
+def _parse_args(prog: str, description: str, argv: Sequence[str] | None) -> list[str]:
+    return list(_parser(prog, description).parse_args(argv).files)
 
 
 def _report(problems: Sequence[Problem]) -> int:

@@ -73,6 +73,26 @@ def validate_file(path: str | Path, *, encrypted: bool | None = None) -> list[Pr
     return sort_problems(problems + validate_document(doc, file=file, encrypted=encrypted))
 
 
+def required_key_problems(doc: Any, *, file: str, required: Collection[str]) -> list[Problem]:
+    """A repository's own rule on top of the schema (the validate hook's `--require KEY`): each of `required`
+    that the document's client type has must be set. A team repository requires `allowed_api_hosts`, so no
+    profile can send its credential to any host an application calls (SECURITY TOK-12)."""
+    client_type = doc.get("client_type") if isinstance(doc, Mapping) else None
+    if not required or not is_client_type(client_type):
+        return []
+    known = type_schema(client_type).schema["properties"]
+    return [
+        Problem(
+            file,
+            pointer([key]),
+            f"`{key}` is required in this repository (its validate hook runs with `--require {key}`)"
+            + (f", e.g. {json.dumps(known[key]['examples'][0])}" if known[key].get("examples") else ""),
+        )
+        for key in required
+        if key in known and doc.get(key) in (None, "", [])
+    ]
+
+
 def encryption_problems(doc: Any, *, file: str, encrypted: bool) -> list[Problem]:
     """Only the encryption rules of one parsed file, without the schema.
 

@@ -137,6 +137,32 @@ def test_one_line_per_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ]
 
 
+def test_require_makes_a_key_mandatory_where_the_type_has_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A team repository's rule (its validate hook runs with `--require allowed_api_hosts`, TOK-12): a profile
+    that could send its credential anywhere is refused; types without the key (`none`) are not concerned."""
+    profile = {
+        "client_type": "oidc_client_credentials_pubkey",
+        "auth_server": "https://login.example.com",
+        "client_id": "svc",
+        "client_privkey_file": "/k.pem",
+    }
+    loose = write(tmp_path, "loose/auth_client.json", profile)
+    pinned = write(tmp_path, "pinned/auth_client.json", {**profile, "allowed_api_hosts": ["https://api.example.com"]})
+    empty = write(tmp_path, "empty/auth_client.json", {"client_type": "none"})
+    require = ["--require", "allowed_api_hosts"]
+
+    assert main_validate([str(loose), str(pinned), str(empty)]) == 0  # without the option: schema only
+    assert main_validate([*require, str(pinned), str(empty)]) == 0
+    capsys.readouterr()
+    assert main_validate([*require, str(loose), str(pinned), str(empty)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{loose}: /allowed_api_hosts: `allowed_api_hosts` is required in this repository (its validate hook "
+        'runs with `--require allowed_api_hosts`), e.g. ["https://api.example.com"]'
+    ]
+
+
 def test_module_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = write(tmp_path, "auth_client.json", {**WEB, "client_secret": SECRET})
     assert main(["encrypted", str(bad)]) == 1

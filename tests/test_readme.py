@@ -86,6 +86,7 @@ def test_readme_runs(tmp_path: Path, devserver: DevServer) -> None:
         "CLIENT_ID": client.client_id,
         "CLIENT_SECRET": client.client_secret,
         "API_URL": devserver.hello_url,
+        "API_ORIGIN": devserver.api_url,
     }
     text, _, _ = script()
     (tmp_path / "readme.sh").write_text(text)

@@ -579,6 +579,9 @@ def test_profile_repo(tmp_path: Path, copier_env: Path, age_key: AgeKey, age_key
     assert local["repo"] == "local" and [h["id"] for h in local["hooks"]] == [h["id"] for h in catalog]
     for hook, defined in zip(local["hooks"], catalog, strict=True):
         assert hook.pop("language") == "system"
+        # the team's own rule: every profile lists where its credential may go (TOK-12)
+        expected_args = ["--require", "allowed_api_hosts"] if hook["id"].endswith("validate") else None
+        assert hook.pop("args", None) == expected_args
         assert hook.items() <= defined.items(), hook["id"]
         assert {k: v for k, v in defined.items() if k not in hook} == {
             "description": defined["description"],
@@ -608,6 +611,7 @@ def test_profile_repo(tmp_path: Path, copier_env: Path, age_key: AgeKey, age_key
     ):
         assert needle in readme
     assert "allowed_issuer_hosts" in readme
+    assert "-d 'allowed_api_hosts=[https://api.example.com]'" in readme  # no api_hosts answer: an example
     recorded = yaml.safe_load((dest / ".copier-answers.yml").read_text())
     assert recorded["age_recipients"] == [age_key.recipient, age_key2.recipient]
 

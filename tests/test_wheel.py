@@ -82,6 +82,7 @@ def test_from_the_wheel_alone(sh, tmp_path: Path) -> None:  # type: ignore[no-un
         "-d", "profile_name=billing", "-d", "client_type=oidc_client_credentials_secret",
         "-d", "auth_server=https://login.example.com", "-d", "client_id=billing",
         "-d", "scopes=[api.read]", "-d", f"client_secret={SECRET}",
+        "-d", "allowed_api_hosts=[https://api.example.com]",
         cwd=team,
     )  # fmt: skip
     assert "Created profiles/billing" in created.stdout
@@ -110,10 +111,21 @@ def test_from_the_wheel_alone(sh, tmp_path: Path) -> None:  # type: ignore[no-un
     assert (
         "profiles/leak/auth_client.json: /client_secret: plaintext secret" in refused.stdout + refused.stderr
     )
+    leak.unlink()
+
+    # The team's rule: a profile that does not say where its credential may go is refused too (TOK-12).
+    loose = team / "profiles" / "loose" / "auth_client.json"
+    loose.parent.mkdir()
+    public = {"client_type": "oidc_device_code", "auth_server": "https://login.example.com"}
+    loose.write_text(json.dumps({**public, "client_id": "cli"}))
+    sh("git", "add", "-A", cwd=team)
+    refused = sh("git", "commit", "-m", "Add loose", cwd=team, ok=False)
+    assert "profiles/loose/auth_client.json: /allowed_api_hosts: `allowed_api_hosts` is required" in (
+        refused.stdout + refused.stderr
+    )
     assert sh("git", "log", "--oneline", cwd=team).stdout.count("\n") == 1  # only the first commit
 
     # Nowhere else on disk in clear: not in the encrypted profile, the answers, copier's or git's files.
-    leak.unlink()
     found = [p for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert found == [], found
 

@@ -18,6 +18,7 @@ set -euo pipefail
 : "${WORK:?}" "${AUTH_SERVER:?}" "${PUBLIC_CLIENT_ID:?}"
 : "${CC_CLIENT_ID:?}" "${CC_CLIENT_SECRET:?}" "${API_URL:?}"
 unset SOPS_AGE_KEY_FILE SOPS_AGE_KEY PL_AUTH_PROFILE PL_AUTH_PROFILE_PATH
+API_ORIGIN=$(python -c 'import os, urllib.parse as u; p = u.urlsplit(os.environ["API_URL"]); print(f"{p.scheme}://{p.netloc}")')
 say() { printf '\n== %s\n' "$*"; }
 call_api() {  # call_api PROFILE: GET $API_URL with the profile's token, print the answer
   python - "$1" <<'PY'
@@ -46,11 +47,11 @@ say "2. two profiles, with copier (the secret goes from memory to sops: never on
 copier copy --quiet --trust --defaults "$TEMPLATES/templates/profile" profiles \
   --data profile_name=web --data client_type=oidc_auth_code --data "auth_server=$AUTH_SERVER" \
   --data "client_id=$PUBLIC_CLIENT_ID" --data local_redirect_uri=http://127.0.0.1/callback \
-  --data 'scopes=[openid, offline_access, api.read]'
+  --data 'scopes=[openid, offline_access, api.read]' --data "allowed_api_hosts=[$API_ORIGIN]"
 copier copy --quiet --trust --defaults "$TEMPLATES/templates/profile" profiles \
   --data profile_name=billing --data client_type=oidc_client_credentials_secret \
   --data "auth_server=$AUTH_SERVER" --data "client_id=$CC_CLIENT_ID" --data "client_secret=$CC_CLIENT_SECRET" \
-  --data 'scopes=[api.read]'
+  --data 'scopes=[api.read]' --data "allowed_api_hosts=[$API_ORIGIN]"
 find profiles -type f | sort
 grep -h '"client_secret"' profiles/billing/auth_client.sops.json
 
