@@ -152,11 +152,16 @@ class AuthContext:
         """Poll until the user approved the device login started by `device_login_initiate`."""
         return self._keep(self._client.device_login_complete(initiated_login_data))
 
-    def logout(self) -> None:
-        """Revoke the tokens at the server (where supported), then delete them locally whatever it said."""
+    def logout(self) -> dict[str, str]:
+        """Revoke the tokens at the server (where supported), then delete them locally whatever it said.
+
+        Returns what the server did with each token: `{"refresh_token": "revoked", "access_token":
+        "unsupported"}` (an access token the server cannot revoke, e.g. a JWT: it stays valid until its
+        expiry). A failure to revoke is raised, after the local tokens are deleted."""
         try:
             if self._manager is not None:
-                self._client.logout(self._manager.cached())
+                return self._client.logout(self._manager.cached())
+            return {}
         finally:
             if self._manager is not None:
                 self._manager.clear()
