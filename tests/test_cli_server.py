@@ -14,7 +14,6 @@ import pytest
 import requests
 
 import planet_profiles
-
 from tests.fixtures_devserver import DevServer, DevServerFactory, approve_device
 from tests.fixtures_keys import AgeKey, make_encrypted_profile
 from tests.test_cli import SCRIPT, assert_one_error, run, sh, write_profile

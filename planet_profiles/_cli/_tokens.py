@@ -157,4 +157,5 @@ def _expiry(token: Token | None) -> str:
     if token is None or token.expires_at is None:
         return "it stays valid until it expires"
     at = datetime.datetime.fromtimestamp(token.expires_at).astimezone()
-    return f"it stays valid until it expires at {at:%H:%M:%S %Z} (in {human_duration(token.expires_at - time.time())})"
+    left = human_duration(token.expires_at - time.time())
+    return f"it stays valid until it expires at {at:%H:%M:%S %Z} (in {left})"
