@@ -11,6 +11,7 @@ Which profile a process uses is decided in `_selection` (explicit name, environm
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -42,6 +43,8 @@ __all__ = [
 
 ENV_PROFILE = "PL_AUTH_PROFILE"
 ENV_PROFILE_PATH = "PL_AUTH_PROFILE_PATH"
+
+log = logging.getLogger("planet_profiles.locations")
 
 _NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
 
@@ -96,12 +99,24 @@ def _expanduser(path: Path) -> Path:
         return path
 
 
+_warned_missing: set[str] = set()
+
+
 def search_path() -> list[tuple[Path, str]]:
-    """The profile directories to search, in order, each with the name of its origin."""
+    """The profile directories to search, in order, each with the name of its origin.
+
+    A `PL_AUTH_PROFILE_PATH` entry that is not a directory is searched all the same (it may appear), but
+    warned about, once a process: a typo there would otherwise hide a team's profiles without a word."""
     roots = [(user_profiles_dir(), "~/.planet")]
     for entry in os.environ.get(ENV_PROFILE_PATH, "").split(os.pathsep):
         if entry.strip():
-            roots.append((_expanduser(Path(entry)), ENV_PROFILE_PATH))
+            root = _expanduser(Path(entry))
+            roots.append((root, ENV_PROFILE_PATH))
+            if entry not in _warned_missing and not os.path.isdir(root):
+                _warned_missing.add(entry)
+                log.warning(
+                    "%s entry %s is not a directory: no profile is found there", ENV_PROFILE_PATH, root
+                )
     return roots
 
 

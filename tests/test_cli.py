@@ -278,6 +278,64 @@ def test_list_shows_origins_types_encryption_and_selection(
     assert any(line.startswith("*") and "svc" in line for line in text.splitlines())
 
 
+@pytest.mark.parametrize(
+    ("selected", "warning"),
+    [
+        ("a/b", "warning: the selected profile is invalid: PL_AUTH_PROFILE: invalid profile name 'a/b'"),
+        ("nope", "warning: PL_AUTH_PROFILE selects profile 'nope', which does not exist"),
+    ],
+)
+def test_list_warns_about_a_selected_profile_it_cannot_mark(
+    selected: str, warning: str, planet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 point 10: `PL_AUTH_PROFILE=a/b planet-profiles list` listed without a word."""
+    write_profile(planet, "a", {"client_type": "none"})
+    monkeypatch.setenv("PL_AUTH_PROFILE", selected)
+    result = run("list")
+    assert result.exit_code == 0 and result.stderr.startswith(warning), result.output
+    assert not any(line.startswith("*") for line in result.stdout.splitlines())
+    monkeypatch.setenv("PL_AUTH_PROFILE", "A")  # names are looked up in lower case, as the loader does
+    result = run("list")
+    assert result.stderr == "" and any(line.split()[:2] == ["*", "a"] for line in result.stdout.splitlines())
+
+
+def test_a_missing_profile_path_entry_is_warned_about_once(
+    tmp_path: Path, team: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 point 10: a `PL_AUTH_PROFILE_PATH` entry that does not exist was ignored silently."""
+    missing = tmp_path / "chekout" / "profiles"
+    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", os.pathsep.join([str(team), str(missing)]))
+    write_profile(team, "ok", {"client_type": "none"})
+    first = run("list")
+    assert first.exit_code == 0 and "ok" in first.stdout
+    warned = f"warning: PL_AUTH_PROFILE_PATH entry {missing} is not a directory: no profile is found there"
+    assert first.stderr.splitlines() == [warned]
+    assert run("list").stderr == ""  # once a process
+    assert str(team) not in first.stderr
+
+
+def test_list_marks_schema_invalid_profiles(planet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 point 10: a profile that fails its schema was listed as a normal row."""
+    write_profile(planet, "bad", {"client_type": "oidc_client_credentials_secret", "clientid": "x"})
+    write_profile(planet, "good", {"client_type": "none"})
+    monkeypatch.setenv("PL_AUTH_PROFILE", "bad")
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.stdout.splitlines()[1:] if line.startswith("!")}
+    assert list(rows) == ["bad"] and "(invalid)" in rows["bad"]
+    assert "good" in result.stdout and not any(
+        line.startswith("!") and "good" in line for line in result.stdout.splitlines()
+    )
+    file = planet / "bad" / "auth_client.json"
+    assert result.stderr.splitlines()[0] == (
+        f"warning: profile bad is invalid: {file}: /clientid: unknown key `clientid` (did you mean "
+        "`client_id`?) (and 3 more: `planet-profiles show bad` lists them)"
+    )
+    data = {row["name"]: row for row in json.loads(run("list", "--json").stdout)}
+    assert data["good"]["problems"] == [] and len(data["bad"]["problems"]) == 4
+    assert data["bad"]["problems"][0].endswith("(did you mean `client_id`?)")
+
+
 def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, age_key: AgeKey) -> None:
     write_profile(planet, "plain", cc())
     make_encrypted_profile(team / "enc", cc(), [age_key.recipient])
