@@ -29,6 +29,7 @@ from ._config import (
     secret_value,
 )
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
+from ._names import login_command
 from ._oauth import (
     ClientAuth,
     ClientAuthMemory,
@@ -115,7 +116,7 @@ class AuthClient:
         raise LoginRequiredError(
             f"profile type `{self.client_type}` needs an interactive login",
             file=self._file,
-            hint="Run `planet-profiles login NAME` or call `login()`",
+            hint=f"Run `{login_command(self._file)}` or call `login()`",
         )
 
     def refresh(self, token: Token) -> Token:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._authenticator import RequestAuthenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
+from ._names import login_command
 from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ class AuthContext:
             raise LoginRequiredError(
                 f"there is no {which} to introspect",
                 file=client.file,
-                hint="Log in first: `planet-profiles login NAME`",
+                hint=f"Log in first: `{login_command(client.file)}`",
             )
         return client.introspect(value, which)
 

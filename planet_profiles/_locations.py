@@ -84,11 +84,17 @@ def check_profile_name(name: object, *, source: str | None = None) -> str:
         shown = name if isinstance(name, str) and len(name) <= 80 else type(name).__name__
         raise ProfileNameError(
             f"invalid profile name {shown!r}",
-            key=source,
+            key=_key(source),
             hint="Use letters, digits, '-', '_', '.', not starting with '.' or '-' (no '/', '..'); "
             "names are looked up in lower case",
         )
     return normalized
+
+
+def _key(source: str | None) -> str | None:
+    """The `key` of an error about a profile name: the variable or file key it came from (`PL_AUTH_PROFILE`),
+    none for a name the caller passed (no `argument:` before the message)."""
+    return None if source == "argument" else source
 
 
 def _expanduser(path: Path) -> Path:
@@ -138,9 +144,10 @@ def find_profile(name: str, *, source: str | None = None) -> ProfileLocation:
             return found
     looked = ", ".join(str(root / name) for root, _ in roots)
     raise ProfileNotFoundError(
-        f"no profile named {name!r} (looked in {looked})",
-        key=source,
-        hint=f"Create it with `planet-profiles new`, or add its parent directory to {ENV_PROFILE_PATH}",
+        f"profile `{name}` not found (looked in {looked})",
+        key=_key(source),
+        hint=f"Create it with `planet-profiles new -d profile_name={name}`, or add its parent directory "
+        f"to {ENV_PROFILE_PATH}",
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "EndpointKey",
     "is_encrypted_name",
     "is_profile_file",
+    "login_command",
 ]
 
 ENCRYPTED_FILE = "auth_client.sops.json"
@@ -44,6 +45,14 @@ def is_profile_file(path: str | os.PathLike[str]) -> bool:
 def is_encrypted_name(path: str | os.PathLike[str]) -> bool:
     """Whether a file's name says it is sops-encrypted: `*.sops.json`."""
     return os.fspath(path).endswith(ENCRYPTED_SUFFIX)
+
+
+def login_command(file: str | None) -> str:
+    """`planet-profiles login <name>` for the profile file `file` (a profile is the directory named after
+    it, `~/.planet/<name>/auth_client.json`), for hints; `NAME` stands in for profiles not on disk."""
+    if file and is_profile_file(file):
+        return f"planet-profiles login {os.path.basename(os.path.dirname(file)) or 'NAME'}"
+    return "planet-profiles login NAME"
 
 
 SECRET_KEYS: tuple[str, ...] = (

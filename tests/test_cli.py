@@ -159,9 +159,9 @@ def test_bad_inputs_give_one_error_line(planet: Path, team: Path) -> None:
     write_profile(planet, "badjson", '{"client_type": "none",')
     write_profile(planet, "badschema", cc(scopes="api.read"))
     cases = {
-        ("show", "nope"): "no profile named 'nope'",
-        ("token", "nope"): "no profile named 'nope'",
-        ("show", "a/b"): "invalid profile name 'a/b'",
+        ("show", "nope"): "Error: profile `nope` not found (looked in ",
+        ("token", "nope"): "Error: profile `nope` not found (looked in ",
+        ("show", "a/b"): "Error: invalid profile name 'a/b'",
         ("login", "../etc"): "invalid profile name '../etc'",
         ("token", "badjson"): "invalid JSON at line 1",
         ("login", "badschema"): "scopes",
@@ -172,6 +172,23 @@ def test_bad_inputs_give_one_error_line(planet: Path, team: Path) -> None:
         line = assert_one_error(result.stderr, result.stdout, result.exit_code)
         assert expected in line, (args, line)
         assert SECRET not in result.output
+
+
+def test_errors_name_the_profile_in_plain_words(planet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 point 11: no `argument:` jargon before the message, and hints name the profile instead of
+    printing a literal `NAME`."""
+    result = run("show", "nope")
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert line.startswith("Error: profile `nope` not found") and "argument" not in line
+    assert "`planet-profiles new -d profile_name=nope`" in line
+    monkeypatch.setenv("PL_AUTH_PROFILE", "nope")  # a name from the environment: say which variable
+    line = assert_one_error(*(lambda r: (r.stderr, r.stdout, r.exit_code))(run("status")))
+    assert line.startswith("Error: PL_AUTH_PROFILE: profile `nope` not found")
+    device = {"client_type": "oidc_device_code", "client_id": "x", "auth_server": "https://login.example.com"}
+    write_profile(planet, "dev", device)
+    result = run("token", "dev")
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert "Run `planet-profiles login dev`" in line and "NAME" not in line
 
 
 def test_usage_errors_exit_2_without_traceback() -> None:
