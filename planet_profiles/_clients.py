@@ -29,7 +29,7 @@ from ._config import (
     secret_value,
 )
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
-from ._names import login_command
+from ._names import login_command, public
 from ._oauth import (
     ClientAuth,
     ClientAuthMemory,
@@ -64,6 +64,7 @@ def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dic
     return body
 
 
+@public
 class AuthClient:
     """Base class: a profile config plus the behaviour of its `client_type`."""
 

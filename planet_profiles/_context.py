@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._authenticator import RequestAuthenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
-from ._names import login_command
+from ._names import login_command, public
 from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class Credential:
         return f"Credential(access_token={shown}, path={str(self._path) if self._path else None!r})"
 
 
+@public
 class AuthContext:
     """A loaded profile ready to authenticate requests (returned by `open_profile` / `from_config`)."""
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from ._names import public
+
 __all__ = [
     "AccessDeniedError",
     "AuthError",
@@ -248,3 +250,7 @@ class LoginRequiredError(AuthError):
 
 class UnsupportedOperationError(AuthError):
     """The client type cannot do that (e.g. `login` for `none`, refresh for `static_apikey`)."""
+
+
+for _name in __all__:  # each error (and `Problem`) by its public name: `planet_profiles.ConfigError`
+    public(globals()[_name])

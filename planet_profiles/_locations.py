@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._atomic import atomic_write, ensure_private_dir
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
-from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
+from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS, public
 
 if TYPE_CHECKING:
     from ._config import ClientConfig
@@ -49,6 +49,7 @@ log = logging.getLogger("planet_profiles.locations")
 _NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
 
 
+@public
 class ProfileLocation(NamedTuple):
     """A profile found on disk: its `file`, the search-path `root` it came from, and that root's origin."""
 

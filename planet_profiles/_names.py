@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
+
+_T = TypeVar("_T", bound=type)
 
 __all__ = [
     "ENCRYPTED_FILE",
@@ -20,7 +22,15 @@ __all__ = [
     "is_encrypted_name",
     "is_profile_file",
     "login_command",
+    "public",
 ]
+
+def public(cls: _T) -> _T:
+    """Name a class by its public path: `planet_profiles.ProfileNotFoundError` in tracebacks, reprs and
+    pickles, not the private module that defines it (pickle finds it by `planet_profiles.__getattr__`)."""
+    cls.__module__ = "planet_profiles"
+    return cls
+
 
 ENCRYPTED_FILE = "auth_client.sops.json"
 PLAIN_FILE = "auth_client.json"

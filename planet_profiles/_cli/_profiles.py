@@ -129,9 +129,9 @@ def list_command(as_json: bool) -> None:
         mark = "!" if r["problems"] else "*" if r["selected"] else ""
         name = f"{r['name']} (invalid)" if r["problems"] else r["name"]
         table.append((mark, name, str(r["client_type"]), enc, r["token"], origin))
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 # ---------------------------------------------------------------- show
