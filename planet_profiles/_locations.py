@@ -83,19 +83,23 @@ def check_profile_name(name: object, *, source: str | None = None) -> str:
     normalized = name.lower() if isinstance(name, str) else name
     if not isinstance(normalized, str) or not _NAME_RE.match(normalized):
         shown = name if isinstance(name, str) and len(name) <= 80 else type(name).__name__
+        key = _key(source)
         raise ProfileNameError(
-            f"invalid profile name {shown!r}",
-            key=_key(source),
+            f"{shown!r} is invalid" if key == _NAME_KEY else f"invalid profile name {shown!r}",
+            key=key,
             hint="Use letters, digits, '-', '_', '.', not starting with '.' or '-' (no '/', '..'); "
             "names are looked up in lower case",
         )
     return normalized
 
 
+_NAME_KEY = "profile name"
+
+
 def _key(source: str | None) -> str | None:
     """The `key` of an error about a profile name: the variable or file key it came from (`PL_AUTH_PROFILE`),
-    none for a name the caller passed (no `argument:` before the message)."""
-    return None if source == "argument" else source
+    or `profile name` for a name the caller passed (rather than the jargon `argument`)."""
+    return _NAME_KEY if source == "argument" else source
 
 
 def _expanduser(path: Path) -> Path:
@@ -143,10 +147,12 @@ def find_profile(name: str, *, source: str | None = None) -> ProfileLocation:
         found = _profile_in(root, name, origin)
         if found is not None:
             return found
-    looked = ", ".join(str(root / name) for root, _ in roots)
+    first, *others = (str(root / name) for root, _ in roots)
+    also = f" (nor in {', '.join(others)})" if others else ""
     raise ProfileNotFoundError(
-        f"profile `{name}` not found (looked in {looked})",
-        key=_key(source),
+        f"profile `{name}` not found{also}",
+        file=first,
+        key=None if source == "argument" else source,
         hint=f"Create it with `planet-profiles new -d profile_name={name}`, or add its parent directory "
         f"to {ENV_PROFILE_PATH}",
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal, TypeVar, get_args
+import sys
+from typing import ForwardRef, Literal, TypeVar, get_args
 
 _T = TypeVar("_T", bound=type)
 
@@ -27,7 +28,20 @@ __all__ = [
 
 def public(cls: _T) -> _T:
     """Name a class by its public path: `planet_profiles.ProfileNotFoundError` in tracebacks, reprs and
-    pickles, not the private module that defines it (pickle finds it by `planet_profiles.__getattr__`)."""
+    pickles, not the private module that defines it (pickle finds it by `planet_profiles.__getattr__`).
+
+    `typing.get_type_hints` resolves a class's string annotations in the module `__module__` names, which is
+    no longer the defining one: they are resolved here first, in the defining module (those naming
+    `TYPE_CHECKING`-only imports stay strings, unresolvable as before)."""
+    namespace = vars(sys.modules[cls.__module__])
+    annotations = cls.__dict__.get("__annotations__", {})
+    for name, value in annotations.items():
+        source = value.__forward_arg__ if isinstance(value, ForwardRef) else value  # NamedTuple's
+        if isinstance(source, str):
+            try:
+                annotations[name] = eval(source, namespace)  # noqa: S307 - our own source's annotations
+            except Exception:  # noqa: BLE001, S112 - a TYPE_CHECKING-only name: left as it was
+                continue
     cls.__module__ = "planet_profiles"
     return cls
 

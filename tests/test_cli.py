@@ -159,10 +159,10 @@ def test_bad_inputs_give_one_error_line(planet: Path, team: Path) -> None:
     write_profile(planet, "badjson", '{"client_type": "none",')
     write_profile(planet, "badschema", cc(scopes="api.read"))
     cases = {
-        ("show", "nope"): "Error: profile `nope` not found (looked in ",
-        ("token", "nope"): "Error: profile `nope` not found (looked in ",
-        ("show", "a/b"): "Error: invalid profile name 'a/b'",
-        ("login", "../etc"): "invalid profile name '../etc'",
+        ("show", "nope"): "/.planet/nope: profile `nope` not found (nor in ",
+        ("token", "nope"): "/.planet/nope: profile `nope` not found (nor in ",
+        ("show", "a/b"): "Error: profile name: 'a/b' is invalid. Use letters",
+        ("login", "../etc"): "Error: profile name: '../etc' is invalid",
         ("token", "badjson"): "invalid JSON at line 1",
         ("login", "badschema"): "scopes",
         ("show", "badschema"): "scopes",
@@ -179,11 +179,11 @@ def test_errors_name_the_profile_in_plain_words(planet: Path, monkeypatch: pytes
     printing a literal `NAME`."""
     result = run("show", "nope")
     line = assert_one_error(result.stderr, result.stdout, result.exit_code)
-    assert line.startswith("Error: profile `nope` not found") and "argument" not in line
+    assert line.startswith(f"Error: {planet / 'nope'}: profile `nope` not found.") and "argument" not in line
     assert "`planet-profiles new -d profile_name=nope`" in line
     monkeypatch.setenv("PL_AUTH_PROFILE", "nope")  # a name from the environment: say which variable
     line = assert_one_error(*(lambda r: (r.stderr, r.stdout, r.exit_code))(run("status")))
-    assert line.startswith("Error: PL_AUTH_PROFILE: profile `nope` not found")
+    assert line.startswith(f"Error: {planet / 'nope'}: PL_AUTH_PROFILE: profile `nope` not found.")
     device = {"client_type": "oidc_device_code", "client_id": "x", "auth_server": "https://login.example.com"}
     write_profile(planet, "dev", device)
     result = run("token", "dev")
@@ -203,7 +203,7 @@ def test_errors_in_a_real_process(planet: Path, age_key: AgeKey) -> None:
     for args, expected in (
         (["token", "enc"], "SOPS_AGE_KEY_FILE"),
         (["token", "down"], "127.0.0.1:9"),
-        (["status", "x/y"], "invalid profile name"),
+        (["status", "x/y"], "Error: profile name: 'x/y' is invalid"),
     ):
         result = sh(*args)
         line = assert_one_error(result.stderr, result.stdout, result.returncode)

@@ -6,6 +6,7 @@ import json
 import pickle
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import planet_profiles
@@ -74,6 +75,7 @@ def test_public_classes_report_their_public_name() -> None:
     for cls in classes:
         assert cls.__module__ == "planet_profiles", cls
         assert getattr(planet_profiles, cls.__qualname__) is cls
+        typing.get_type_hints(cls)  # resolved in the defining module, not in `planet_profiles`
     error = planet_profiles.ProfileNotFoundError("not found", file="f.json", key="k", hint="Fix")
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is planet_profiles.ProfileNotFoundError and str(again) == str(error)
@@ -90,7 +92,7 @@ def test_public_classes_report_their_public_name() -> None:
         text=True,
         check=False,
     ).stderr.splitlines()[-1]
-    assert shown.startswith("planet_profiles.ProfileNotFoundError: profile `nope` not found"), shown
+    assert shown.startswith("planet_profiles.ProfileNotFoundError: ") and "profile `nope` not found" in shown
 
 
 def test_dir_lists_the_api_only() -> None:
