@@ -38,11 +38,12 @@ the file is decrypted in memory and re-encrypted. Secrets are rotated with `sops
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeGuard
@@ -324,15 +325,9 @@ def encrypt_profile(
         if kept == [k for k in SECRET_KEYS if k in stored]:  # only clear-text keys change: set just those
             return _set_clear_keys(target, existing, doc, sops, retry)
         if kept:
-            try:
+            why = f"its clear-text keys change, so it is re-encrypted with its secrets ({', '.join(kept)})"
+            with _sops_key_needed(target, why, retry):
                 old = sops.decrypt(target)
-            except SopsNoKeyError as exc:
-                raise UserMessageError(
-                    f"{target}: its clear-text keys change, so it must be re-encrypted with the secrets it "
-                    f"holds ({', '.join(kept)}), and {exc.message}. {exc.hint}; then {retry}"
-                ) from None
-            except ProfileError as exc:
-                raise UserMessageError(str(exc)) from None
             doc.update((k, old[k]) for k in kept if k in old)
     ordered = {k: doc[k] for k in ("client_type", *type_keys(doc["client_type"])) if k in doc}
     _check(ordered, target)
@@ -355,13 +350,17 @@ def _set_clear_keys(
     _check(ordered, target)
     changed = {k: v for k, v in doc.items() if k not in existing or existing[k] != v}
     removed = [k for k in existing if k != "sops" and k not in SECRET_KEYS and k not in doc]
-    try:
+    with _sops_key_needed(target, "its clear-text keys change, so sops must re-compute its MAC", retry):
         return bytes(sops.set_values(target, changed, remove=removed))
+
+
+@contextlib.contextmanager
+def _sops_key_needed(target: Path, why: str, retry: str) -> Iterator[None]:
+    """A sops failure as copier's one-line error; without a key: `why` the key is needed, and `retry`."""
+    try:
+        yield
     except SopsNoKeyError as exc:
-        raise UserMessageError(
-            f"{target}: its clear-text keys change, and sops must re-compute its MAC: {exc.message}. "
-            f"{exc.hint}; then {retry}"
-        ) from None
+        raise UserMessageError(f"{target}: {why}, and {exc.message}. {exc.hint}; then {retry}") from None
     except ProfileError as exc:
         raise UserMessageError(str(exc)) from None
 
