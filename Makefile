@@ -31,9 +31,16 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.stamp
 OFFLINE_PIP = $(PIP) --python $(1)/bin/python install --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install wheel-venvs demo devserver docs test lint typecheck schema check-schema bench soak clean
+.PHONY: install wheel-venvs demo devserver docs test test-unit lint typecheck schema check-schema bench soak clean redis-server
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) redis-server
+
+# The shared token cache's tests and bench P9 start a real Redis 7 (Debian's `redis-server`), installed here
+# when it is not on PATH (as root, or through sudo where there is one).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 # make test's prerequisites beyond `install`: the wheel, a fresh venv with the wheel (`[all]` + pre-commit)
 # for the smoke test, and a venv with planet==3.7.0 and the wheel for the SDK tests (tests/test_wheel.py,
@@ -108,6 +115,12 @@ docs: install
 test: install wheel-venvs $(PLANET_AUTH_STAMP) docs
 	$(PY) -m pytest -q
 
+#   make test-unit   the tests that need nothing beside them (no dev server, sops, copier, git, pre-commit,
+#                    wheel venv), in seconds: markers `integration`, `wheel`, `slow` and hypothesis's
+#                    `hypothesis` (the property tests) are left out; tests/marker_guard.py keeps the markers right
+test-unit: install
+	$(PY) -m pytest -q -m "not integration and not wheel and not slow and not hypothesis"
+
 #   make bench   side by side with planet-auth 2.3.2 (installs it into bench/.venv-planet-auth/); ours from the
 #                wheel, in .venv-bench/
 bench: install $(BENCH_STAMP) $(PLANET_AUTH_STAMP)
@@ -118,7 +131,7 @@ soak: install
 	$(PY) bench/soak.py
 
 lint: install
-	$(BIN)/ruff check planet_profiles toplevel tests examples docs
+	$(BIN)/ruff check planet_profiles toplevel tests devserver/tests examples docs
 
 typecheck: install
 	$(BIN)/mypy

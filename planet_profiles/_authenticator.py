@@ -7,7 +7,9 @@ the authenticator into its `httpx.Auth` subclass (`_authenticator_httpx`), so ht
 The per-request path is a clock comparison and a header assignment. When the token is due, the sync
 paths refresh under the manager's thread lock; the async path takes an `asyncio.Lock` and runs the
 blocking refresh in a worker thread, so the event loop is never blocked (STYLE: httpx `async_auth_flow`).
-The bearer token goes only into the `Authorization` header (SECURITY TOK-01).
+The bearer token goes only into the `Authorization` header (SECURITY TOK-01), and with `allowed_api_hosts`
+only to the origins listed there (TOK-02, TOK-12): `ApiOrigins` holds them as (scheme, host, port) triples,
+precomputed, so the check per request is a set lookup.
 """
 
 from __future__ import annotations
@@ -25,9 +27,74 @@ from ._token_manager import TokenManager, refresh_at
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["RequestAuthenticator"]
+__all__ = ["ApiOrigins", "RequestAuthenticator"]
 
 log = logging.getLogger("planet_profiles.authenticator")
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+_PREFIXES_KEPT = 256
+
+
+class ApiOrigins:
+    """The profile's `allowed_api_hosts` as origins (RFC 6454: scheme, host, port).
+
+    An entry `https://host[:port]` or `http://loopback[:port]` allows that origin (the scheme's default port
+    when none is given); `host:port` allows `https://host:port` (and `http://` too for a loopback host);
+    a bare `host` allows `https://host` on port 443 and, for a loopback host (`localhost`, `127.0.0.1`,
+    `::1`), http and https on any port (local development servers take a free port). Plain http to any
+    other host is never allowed. Host names compare case-insensitively; `localhost` is not `127.0.0.1`.
+    """
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        exact: set[tuple[str, str, int | None]] = set()
+        any_port: set[str] = set()
+        for entry in entries:
+            text = entry.strip().lower()
+            parts = urlsplit(text if "://" in text else "//" + text)
+            host, port = parts.hostname or "", parts.port
+            scheme = parts.scheme or "https"
+            if scheme not in _DEFAULT_PORTS or (scheme == "http" and host not in _LOOPBACK):
+                continue  # the schema refuses these; never a match
+            if parts.scheme or port is not None or host not in _LOOPBACK:
+                schemes = ("https", "http") if not parts.scheme and host in _LOOPBACK else (scheme,)
+                for each in schemes:
+                    exact.add((each, host, port or _DEFAULT_PORTS[each]))
+                    if (port or _DEFAULT_PORTS[each]) == _DEFAULT_PORTS[each]:
+                        exact.add((each, host, None))  # a URL without a port: the default one
+            else:
+                any_port.add(host)
+        self._exact = frozenset(exact)
+        self._any_port = frozenset(any_port)
+        self._by_prefix: dict[str, bool] = {}  # `scheme://authority` of URLs seen -> allowed
+
+    def allows(self, scheme: str, host: str | None, port: int | None) -> bool:
+        """Whether a request to `scheme://host:port` may carry the credential (`host` in lower case, as
+        httpx and `urlsplit` give it; `port` None: the scheme's default)."""
+        return (scheme, host, port) in self._exact or (host in self._any_port and scheme in _DEFAULT_PORTS)
+
+    def allows_url(self, url: str) -> bool:
+        """`allows` for a URL string (requests' `PreparedRequest.url`), remembered per `scheme://authority`
+        so that most requests cost a slice and a dict look-up."""
+        end = url.find("/", 8)  # the path's slash, after `https://` and the authority's first character
+        prefix = url if end < 0 else url[:end]
+        known = self._by_prefix.get(prefix)
+        if known is None:
+            parts = urlsplit(prefix)
+            try:
+                known = self.allows(parts.scheme, parts.hostname, parts.port)
+            except ValueError:  # a port that is no number
+                known = False
+            if len(self._by_prefix) >= _PREFIXES_KEPT:
+                self._by_prefix.clear()
+            self._by_prefix[prefix] = known
+        return known
+
+    def __repr__(self) -> str:
+        shown = [f"{s}://{h}:{p}" for s, h, p in sorted(self._exact, key=str) if p is not None] + [
+            f"{h}:*" for h in sorted(self._any_port)
+        ]
+        return f"ApiOrigins({shown})"
 
 
 @public
@@ -52,7 +119,7 @@ class RequestAuthenticator:
         self._manager = manager
         self._clock = clock
         # The profile's `allowed_api_hosts` (TOK-02): None sends the header to any host.
-        self._hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
+        self._hosts = None if allowed_hosts is None else ApiOrigins(allowed_hosts)
         # (refresh due at, header value), swapped as one object so readers never see a mixed pair.
         self._state: tuple[float, str | None] = (float("inf") if manager is None else float("-inf"), header)
         self._async_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -87,17 +154,16 @@ class RequestAuthenticator:
         """The current `Authorization` value (refreshing the token first if it is due)."""
         return self._current()
 
-    def _allowed(self, host: str | None) -> bool:
-        if self._hosts is None or (host or "").lower() in self._hosts:
-            return True
-        log.debug("not sending credentials to %s: not in allowed_api_hosts", host)
-        return False
+    def _refused(self, where: str) -> None:
+        log.debug("not sending credentials to %s: not in allowed_api_hosts", where)
 
     # requests: `auth` is any callable taking and returning the PreparedRequest. (httpx calls it too, for an
     # authenticator made before httpx was imported: then only the header is set, see
     # `_context.for_loaded_transports`.)
     def __call__(self, request: Any) -> Any:
-        if self._hosts is not None and not self._allowed(urlsplit(str(request.url)).hostname):
+        hosts = self._hosts
+        if hosts is not None and not hosts.allows_url(url := str(request.url)):
+            self._refused(url.split("?", 1)[0])
             return request
         due, header = self._state
         if self._clock() >= due:
@@ -134,7 +200,9 @@ class RequestAuthenticator:
 
     # httpx, sync client.
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
-        if self._hosts is not None and not self._allowed(request.url.host):
+        hosts, url = self._hosts, request.url
+        if hosts is not None and not hosts.allows(url.scheme, url.host, url.port):
+            self._refused(f"{url.scheme}://{url.host}")
             yield request
             return
         due, header = self._state  # `_current()` inlined: this runs for every request
@@ -163,7 +231,9 @@ class RequestAuthenticator:
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         import asyncio  # imported here: asyncio costs ~15 ms at start-up, and only async callers need it
 
-        if self._hosts is not None and not self._allowed(request.url.host):
+        hosts, url = self._hosts, request.url
+        if hosts is not None and not hosts.allows(url.scheme, url.host, url.port):
+            self._refused(f"{url.scheme}://{url.host}")
             yield request
             return
         due, header = self._state

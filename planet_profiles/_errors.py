@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ._names import public
+from ._terminal import inert
 
 __all__ = [
     "AccessDeniedError",
@@ -83,7 +84,8 @@ class ProfileError(Exception):
     """Root of every planet-profiles error.
 
     `message` says what is wrong, `file` and `key` where, `hint` how to fix it. `str()` joins them as
-    `FILE: KEY: MESSAGE. HINT` so that one line is enough for a CLI `Error:` line.
+    `FILE: KEY: MESSAGE. HINT` so that one line is enough for a CLI `Error:` line. Terminal control
+    characters in it (from a server's text, a file name) are escaped (`_terminal.inert`).
     """
 
     def __init__(
@@ -105,7 +107,7 @@ class ProfileError(Exception):
         text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text = f"{text.rstrip('.')}. {self.hint}"
-        return text
+        return inert(text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._render()!r})"
@@ -208,7 +210,8 @@ class DiscoveryError(AuthError):
 
 
 class OAuthError(AuthError):
-    """The server answered with an RFC 6749 §5.2 error; `error` and `error_description` keep its words."""
+    """The server answered with an RFC 6749 §5.2 error; `error` and `error_description` keep its words,
+    with terminal control characters escaped (`_terminal.inert`): they are meant to be shown."""
 
     def __init__(
         self,
@@ -221,8 +224,8 @@ class OAuthError(AuthError):
         key: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.error = error
-        self.error_description = error_description
+        self.error = None if error is None else inert(error, newlines=False)
+        self.error_description = None if error_description is None else inert(error_description)
         self.status_code = status_code
         super().__init__(message, file=file, key=key, hint=hint)
 

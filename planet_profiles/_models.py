@@ -203,12 +203,15 @@ class OidcBaseConfig(ClientConfigBase):
 class ApiHostPinning(ClientConfigBase):
     """Types whose credential is sent to APIs: `allowed_api_hosts` limits which (SECURITY TOK-02)."""
 
-    allowed_api_hosts: list[Annotated[str, Field(pattern=v.HOST_PATTERN)]] | None = Field(
+    allowed_api_hosts: list[Annotated[str, Field(pattern=v.API_HOST_PATTERN)]] | None = Field(
         default=None,
         min_length=1,
-        description="When set, the `Authorization` header is only attached to requests to these hosts; "
-        "requests elsewhere go out without it. Default: any host the application calls.",
-        examples=[["api.example.com"]],
+        description="When set, the `Authorization` header is only attached to requests to these origins; "
+        "requests elsewhere go out without it. Without it the credential goes to any host the application "
+        "calls. An entry is an origin (`https://api.example.com`, `https://api.example.com:8443`; "
+        "`http://` only for 127.0.0.1, localhost or [::1]) or `host[:port]`, meaning https on that port "
+        "(443 when none is given); a loopback host without a port allows any port, http or https.",
+        examples=[["https://api.example.com"]],
     )
 
 
@@ -279,10 +282,12 @@ class AuthCodeFlowConfig(OidcClientConfig):
         examples=["http://127.0.0.1:8080/callback"],
     )
     authorization_callback_acknowledgement: str | None = Field(
-        default=None, description="HTML shown in the browser after the callback."
+        default=None,
+        description="Text shown in the browser after the callback, escaped into a fixed page (no HTML).",
     )
     authorization_callback_acknowledgement_file: NonEmpty | None = Field(
-        default=None, description="File with the HTML shown in the browser after the callback."
+        default=None,
+        description="File with the text shown in the browser after the callback (escaped, no HTML).",
     )
 
 

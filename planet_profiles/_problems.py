@@ -19,6 +19,7 @@ from ._errors import Problem
 from ._names import ENDPOINT_KEYS
 
 __all__ = [
+    "API_HOST_PATTERN",
     "HOST_PATTERN",
     "HTTPS_URL_PATTERN",
     "LOOPBACK_URL_PATTERN",
@@ -55,6 +56,8 @@ HTTPS_URL_PATTERN = rf"^(?:https://{_HOST}(?::[0-9]{{1,5}})?|{_LOOPBACK}){_REST}
 LOOPBACK_URL_PATTERN = rf"^{_LOOPBACK}{_REST}$"
 URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7E]+$"
 HOST_PATTERN = rf"^{_HOST}$"
+_PORT = r"(?::[0-9]{1,5})?"
+API_HOST_PATTERN = rf"^(?:https://{_HOST}{_PORT}/?|{_LOOPBACK}/?|{_HOST}{_PORT})$"
 SCOPE_PATTERN = r"^[\x21\x23-\x5B\x5D-\x7E]+$"  # RFC 6749 §3.3 scope-token
 VISIBLE_ASCII_PATTERN = r"^[\x21-\x7E]+$"
 REFRESH_WINDOW_PATTERN = r"^(?:[0-9]{1,6}s|(?:[1-9]|[1-8][0-9]|90)%)$"
@@ -65,6 +68,8 @@ PATTERN_HINTS = {
     LOOPBACK_URL_PATTERN: "a loopback http URL such as `http://127.0.0.1:8080/callback` (RFC 8252 §7.3)",
     URI_PATTERN: "an absolute URI such as `https://app.example.com/callback`, without spaces",
     HOST_PATTERN: "a bare host name such as `login.example.com` (no scheme, port or path)",
+    API_HOST_PATTERN: "an origin such as `https://api.example.com` or `https://api.example.com:8443`, or "
+    "`host[:port]` (https; plain http only for 127.0.0.1, localhost or [::1]), without a path",
     SCOPE_PATTERN: "a single scope such as `openid` (no spaces, quotes or backslashes; RFC 6749 §3.3)",
     VISIBLE_ASCII_PATTERN: "a non-empty value of visible ASCII characters without spaces",
     REFRESH_WINDOW_PATTERN: "seconds such as `120s`, or a share of the token's lifetime from `1%` to `90%` "

@@ -3,10 +3,23 @@
 `TokenValidator` checks one issuer's tokens: the signature with a key from the issuer's JWKS only
 (`_jwks.JwksCache`, SECURITY JWV-03/04), an algorithm from an asymmetric allow-list (`none` and `HS*` are
 never accepted, JWV-01; RFC 8725 §3.1-3.2), then `iss`, `aud`, `exp`, `nbf` and `iat` with a small leeway
-(JWV-02; RFC 7519 §4.1, RFC 9068 §4). `MultiIssuerValidator` routes a token to the validator of its
+(JWV-02; RFC 7519 §4.1, RFC 9068 §4), and that the token is an access token at all (JWV-05, below).
+`MultiIssuerValidator` routes a token to the validator of its
 (unverified) `iss` among the trusted issuers only. Failures are `OAuthError`s with the RFC 6750 §3.1 code:
 `invalid_token` (401) or `insufficient_scope` (403), ready for a `WWW-Authenticate` answer. No message
 holds the token or a claim value beyond the issuer and key id.
+
+An ID token is signed by the same issuer with the same keys, and its `aud` is a client id: a service whose
+audience is a client id would take a client's ID token for an access token. `typ_check` decides how
+the two are told apart (RFC 9068 §4, JWV-05):
+
+- `"at+jwt"`: the header's `typ` must be `at+jwt` (or `application/at+jwt`), as RFC 9068 §4 asks. Use it for
+  servers that issue RFC 9068 access tokens (oidc-provider's JWT access tokens, Okta's custom servers, …).
+- `"auto"` (default): a token typed `at+jwt` is an access token by the server's own word. Any other explicit
+  type but `JWT` (`id_token+jwt`, `logout+jwt`, `dpop+jwt`, …) is refused, and so is an untyped or `JWT`
+  token that carries a claim only an ID token has (`ID_TOKEN_CLAIMS`). Once the issuer was seen issuing a
+  valid `at+jwt` token, the validator requires `at+jwt` from then on, as in `"at+jwt"`.
+- `"any"`: no check; for servers whose access tokens carry ID-token claims (some put `nonce` in them).
 """
 
 from __future__ import annotations
@@ -28,7 +41,9 @@ from ._oauth import discover, normalize_issuer
 from ._tokens import Token
 
 __all__ = [
+    "TYP_CHECKS",
     "DEFAULT_ALGORITHMS",
+    "ID_TOKEN_CLAIMS",
     "MultiIssuerValidator",
     "OidcClientValidatorAuthClient",
     "TokenValidator",
@@ -36,6 +51,14 @@ __all__ = [
 ]
 
 DEFAULT_ALGORITHMS = ("RS256", "PS256", "ES256")
+TYP_CHECKS = ("auto", "at+jwt", "any")
+# Claims that only an ID token carries (OIDC Core §2, §3.1.3.6, §3.3.2.11; FAPI 1.0 Advanced §5.1 `s_hash`):
+# `nonce` echoes the authorization request to the client, the `*_hash` claims bind the ID token to the access
+# token, code or state issued with it. Not listed, because RFC 9068 §2.2.1 or common servers put them in
+# access tokens too: `auth_time`, `acr`, `amr` (RFC 9068 §2.2.1), `azp` (Auth0, Keycloak), `sid`.
+ID_TOKEN_CLAIMS = frozenset({"nonce", "at_hash", "c_hash", "s_hash"})
+_AT_JWT = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §4; media types are case-insensitive
+_PLAIN_JWT = frozenset({"jwt", "application/jwt"})  # RFC 7519 §5.1
 # Asymmetric JWA algorithms (RFC 7518 §3.1, RFC 8037 §3.1); `none` and the HMAC ones are never allowed.
 _ASYMMETRIC = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -76,7 +99,9 @@ class TokenValidator:
 
     `jwks_uri` overrides discovery (`<auth_server or issuer>/.well-known/openid-configuration`, whose
     `issuer` must match). `leeway` (seconds) applies to `exp`, `nbf` and `iat`; `clock` is epoch seconds
-    and `monotonic` drives the key cache (both injectable for tests). Construction makes no network call.
+    and `monotonic` drives the key cache (both injectable for tests). `typ_check` (`"auto"`,
+    `"at+jwt"` or `"any"`) tells access tokens from ID tokens (module docstring). Construction makes no
+    network call.
     """
 
     def __init__(
@@ -88,6 +113,7 @@ class TokenValidator:
         auth_server: str | None = None,
         algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
         leeway: float = 30.0,
+        typ_check: str = "auto",
         jwks_ttl: float = 600.0,
         refetch_cooldown: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -117,6 +143,15 @@ class TokenValidator:
         if leeway < 0 or leeway > 300:
             raise ConfigError("leeway must be between 0 and 300 seconds", file=file, key="leeway")
         self.leeway = float(leeway)
+        if typ_check not in TYP_CHECKS:
+            raise ConfigError(
+                f"typ_check must be one of {', '.join(TYP_CHECKS)}",
+                file=file,
+                key="typ_check",
+                hint="`at+jwt` for RFC 9068 servers, `auto` when unsure",
+            )
+        self.typ_check = typ_check
+        self._issues_at_jwt = typ_check == "at+jwt"  # "auto" learns it from the issuer's tokens
         self._clock = clock
         where = _IssuerConfig(auth_server or issuer, self.issuer)
         uri: str | Callable[[], str] = jwks_uri or (lambda: self._discovered_jwks_uri(where))
@@ -199,6 +234,7 @@ class TokenValidator:
                 f"token rejected ({type(exc).__name__})", "invalid token", file=self._file
             ) from None
         self._check_claims(claims)
+        self._check_access_token(header.get("typ"), claims)
         if required_scopes is not None:
             self._check_scopes(claims, frozenset(required_scopes))
         return claims
@@ -217,6 +253,31 @@ class TokenValidator:
         iat = _number(claims, "iat", required=True, file=file)
         if iat is not None and iat > now + leeway:  # §4.1.6: issued in the future
             raise _invalid("token was issued in the future (`iat`)", "bad iat", file=file)
+
+    def _check_access_token(self, typ: object, claims: Mapping[str, object]) -> None:
+        """JWV-05: an access token, not an ID token (or another JWT) of the same issuer (RFC 9068 §4)."""
+        if self.typ_check == "any":
+            return
+        kind = typ.lower() if isinstance(typ, str) else typ
+        if kind in _AT_JWT:
+            self._issues_at_jwt = True  # the issuer issues RFC 9068 tokens: require them from now on
+            return
+        shown = "no `typ`" if typ is None else f"`typ` {str(typ)[:32]!r}"
+        if self._issues_at_jwt:
+            raise _invalid(
+                f"token has {shown}, not `at+jwt` (RFC 9068 §4): not an access token of {self.issuer}",
+                "not an access token",
+                file=self._file,
+            )
+        if kind is not None and kind not in _PLAIN_JWT:
+            raise _invalid(f"token has {shown}: not an access token", "not an access token", file=self._file)
+        id_only = sorted(ID_TOKEN_CLAIMS & claims.keys())
+        if id_only:
+            raise _invalid(
+                f"token carries ID-token claim(s) {', '.join(id_only)}: an ID token is not an access token",
+                "not an access token",
+                file=self._file,
+            )
 
     def _check_scopes(self, claims: Mapping[str, object], required: frozenset[str]) -> None:
         if required and not (scopes_of(claims) & required):

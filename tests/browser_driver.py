@@ -15,10 +15,13 @@ Environment (for negative tests):
   - `tamper-state`: deliver the redirect with another `state` value;
   - `drop-iss`: deliver the redirect without its RFC 9207 `iss` parameter;
   - `stray`: first request `/favicon.ico` and the callback path without parameters on the listener
-    (both must be refused without ending the login), then deliver the redirect.
+    (both must be refused without ending the login), then deliver the redirect;
+  - `forge`: first deliver what any local process could send: the redirect with another `state`, without
+    `state`, and `error=access_denied` with another `state` (each must be refused without ending the
+    login), then deliver the real redirect.
 - `BROWSER_DRIVER_REPORT`: a file to write a JSON report to: `authorize_url`, `redirect_url` (with the
   code: test use only), `status`, `headers` and `body` of the listener's answer, and `stray` (the status
-  codes of the stray requests).
+  codes of the stray or forged requests).
 
 Exit status 0 once the redirect was delivered (whatever the listener answered, like a browser); 1 when the
 provider's pages did not lead back to the client.
@@ -37,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "devserver"))
 import requests  # noqa: E402
 from headless import InteractionError, complete_browser_login  # noqa: E402
 
-MODES = ("approve", "deny", "tamper-state", "drop-iss", "stray")
+MODES = ("approve", "deny", "tamper-state", "drop-iss", "stray", "forge")
+FORGED_STATE = "forged-" + "x" * 32
 TIMEOUT = 10.0
 
 
@@ -55,7 +59,7 @@ def run(authorize_url: str, mode: str) -> dict[str, object]:
     """Play the browser for one login; return the report."""
     redirect_url = complete_browser_login(authorize_url, deny=mode == "deny")
     if mode == "tamper-state":
-        redirect_url = _with_query(redirect_url, {"state": "tampered-" + "x" * 32})
+        redirect_url = _with_query(redirect_url, {"state": FORGED_STATE})
     elif mode == "drop-iss":
         redirect_url = _with_query(redirect_url, {"iss": None})
     report: dict[str, object] = {
@@ -70,6 +74,14 @@ def run(authorize_url: str, mode: str) -> dict[str, object]:
             parts = urlsplit(redirect_url)
             for stray in (parts._replace(path="/favicon.ico", query=""), parts._replace(query="")):
                 answer = browser.get(urlunsplit(stray), allow_redirects=False, timeout=TIMEOUT)
+                report["stray"].append(answer.status_code)  # type: ignore[attr-defined]
+        if mode == "forge":
+            for forged in (
+                _with_query(redirect_url, {"state": FORGED_STATE}),
+                _with_query(redirect_url, {"state": None}),
+                _with_query(redirect_url, {"code": None, "error": "access_denied", "state": FORGED_STATE}),
+            ):
+                answer = browser.get(forged, allow_redirects=False, timeout=TIMEOUT)
                 report["stray"].append(answer.status_code)  # type: ignore[attr-defined]
         answer = browser.get(redirect_url, allow_redirects=False, timeout=TIMEOUT)
     report.update(status=answer.status_code, body=answer.text, headers=dict(answer.headers))

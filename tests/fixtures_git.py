@@ -5,6 +5,9 @@
   pre-commit can install the hooks as they are now: `(path, rev)`.
 - `pre_commit_env` (session): a function returning the environment of every pre-commit call (one session
   `PRE_COMMIT_HOME` and pip cache, so hook environments are built once per session).
+- `hooked_repo`: `hooked_repo(root)` turns `root` (files already written) into a team repo whose commits run
+  this tree's hooks: `.pre-commit-config.yaml` naming `hook_repo`, `git init`, `pre-commit install`; returns
+  the environment to run git and pre-commit with. `commit(repo, message, env)` then runs them.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+PRE_COMMIT = str(Path(sys.executable).with_name("pre-commit"))
 
 
 def git(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
@@ -70,3 +75,37 @@ def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], dic
     return env
 
 
+def hook_config(hook_repo: tuple[Path, str]) -> str:
+    """A `.pre-commit-config.yaml` running both hooks of `hook_repo` at its commit."""
+    return (
+        "repos:\n"
+        f"  - repo: {hook_repo[0]}\n"
+        f"    rev: {hook_repo[1]}\n"
+        "    hooks:\n"
+        "      - id: planet-profiles-validate\n"
+        "      - id: planet-profiles-encrypted\n"
+    )
+
+
+def commit(repo: Path, message: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """`git add -A` and `git commit` (which runs the installed pre-commit hook)."""
+    git(repo, "add", "-A", env=env)
+    return subprocess.run(["git", "commit", "-m", message], cwd=repo, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture
+def hooked_repo(
+    hook_repo: tuple[Path, str], pre_commit_env: Callable[[], dict[str, str]]
+) -> Callable[[Path], dict[str, str]]:
+    """`hooked_repo(root)`: the hooks of this tree configured and installed in a new git repo at `root`."""
+
+    def make(root: Path) -> dict[str, str]:
+        env = pre_commit_env()
+        root.mkdir(parents=True, exist_ok=True)
+        (root / ".pre-commit-config.yaml").write_text(hook_config(hook_repo))
+        git(root, "init", "-q", env=env)
+        done = subprocess.run([PRE_COMMIT, "install"], cwd=root, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return env
+
+    return make

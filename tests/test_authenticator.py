@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import requests
 
 import planet_profiles
+from planet_profiles import ConfigError
+from planet_profiles._authenticator import ApiOrigins
 from tests.fixtures_devserver import DevServer
 
 pytestmark = pytest.mark.integration
@@ -181,3 +184,83 @@ def test_without_auth_flow_the_header_is_missing(devserver: DevServer) -> None:
     with httpx.Client(auth=httpx.Auth(), timeout=10) as client:
         response = client.get(devserver.hello_url)
     assert response.status_code == 401 and "authorization" not in response.request.headers
+
+
+def test_allowed_api_hosts_compare_scheme_host_and_port() -> None:
+    """TOK-12: entries are origins (scheme, host, port), default ports by scheme; http only to loopback."""
+    cases: list[tuple[list[str], list[tuple[str, str, int | None]], list[tuple[str, str, int | None]]]] = [
+        (
+            ["https://API.example.com"],
+            [("https", "api.example.com", None), ("https", "api.example.com", 443)],
+            [
+                ("http", "api.example.com", None),
+                ("https", "api.example.com", 8443),
+                ("https", "example.com", None),
+            ],
+        ),
+        (
+            ["api.example.com:8443"],
+            [("https", "api.example.com", 8443)],
+            [("https", "api.example.com", None), ("http", "api.example.com", 8443)],
+        ),
+        (
+            ["api.example.com"],  # a plain host name: https on its default port
+            [("https", "api.example.com", 443)],
+            [
+                ("http", "api.example.com", None),
+                ("https", "api.example.com", 8443),
+                ("ws", "api.example.com", 443),
+            ],
+        ),
+        (
+            ["localhost", "http://127.0.0.1:8080", "[::1]:9000"],
+            [("http", "localhost", 5000), ("https", "localhost", None), ("http", "127.0.0.1", 8080)]
+            + [("http", "::1", 9000), ("https", "::1", 9000)],
+            [("http", "127.0.0.1", 8081), ("https", "127.0.0.1", 8080), ("http", "::1", 9001)],
+        ),
+    ]
+    for entries, allowed, refused in cases:
+        origins = ApiOrigins(entries)
+        for scheme, host, port in allowed:
+            assert origins.allows(scheme, host, port), (entries, scheme, host, port)
+        for scheme, host, port in refused:
+            assert not origins.allows(scheme, host, port), (entries, scheme, host, port)
+    origins = ApiOrigins(["https://api.example.com"])
+    for _ in range(2):  # computed, then remembered per `scheme://authority`
+        assert origins.allows_url("https://API.example.com/v1?q=1") and origins.allows_url(
+            "https://api.example.com"
+        )
+        assert origins.allows_url("https://api.example.com:443/")
+        assert not origins.allows_url("https://api.example.com.evil.example/")
+        assert not origins.allows_url("https://api.example.com@evil.example/")  # user info is not the host
+        assert not origins.allows_url("https://api.example.com:8443/") and not origins.allows_url(
+            "http://api.example.com/"
+        )
+        assert not origins.allows_url("https://api.example.com:xx/")
+
+
+@pytest.mark.parametrize("entry", ["http://api.example.com", "https://api.example.com/v1", "ftp://x", "a b"])
+def test_allowed_api_hosts_entries_that_cannot_be_origins_are_refused(entry: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        planet_profiles.from_config(
+            {"client_type": "static_apikey", "api_key": "k", "allowed_api_hosts": [entry]},
+            profile_name="bad",
+            save_token_file=False,
+        )
+    assert "allowed_api_hosts" in str(caught.value) and "plain http only for 127.0.0.1" in str(caught.value)
+
+
+def test_allowed_api_hosts_ports_on_the_wire(devserver: DevServer) -> None:
+    """The API's own port gets the key; the same host on another port (the auth server's) does not."""
+    api_port = urlsplit(devserver.hello_url).port
+    other_port = urlsplit(devserver.issuer).port
+    for entry, expected in ((f"127.0.0.1:{api_port}", 200), (f"http://127.0.0.1:{other_port}", 401)):
+        key = planet_profiles.from_config(
+            {"client_type": "static_apikey", "api_key": devserver.api_key, "allowed_api_hosts": [entry]},
+            profile_name="key",
+            save_token_file=False,
+        )
+        auth = key.request_authenticator()
+        assert requests.get(devserver.hello_url, auth=auth, timeout=10).status_code == expected, entry
+        with httpx.Client(auth=auth, timeout=10) as client:
+            assert client.get(devserver.hello_url).status_code == expected, entry

@@ -98,6 +98,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]] =
 }
 
 
+pytestmark = pytest.mark.wheel
+
+
 @pytest.fixture(scope="module")
 def ws() -> Iterator[Workspace]:
     for workspace in parity_workspace():

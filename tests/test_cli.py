@@ -197,6 +197,7 @@ def test_usage_errors_exit_2_without_traceback() -> None:
         assert_one_error(result.stderr, result.stdout, result.returncode, expected=2)
 
 
+@pytest.mark.integration
 def test_errors_in_a_real_process(planet: Path, age_key: AgeKey) -> None:
     make_encrypted_profile(planet / "enc", cc(), [age_key.recipient])  # SOPS_AGE_KEY_FILE is not set
     write_profile(planet, "down", cc("http://127.0.0.1:9"))
@@ -278,6 +279,7 @@ def test_list_survives_a_broken_user_config(planet: Path, hermetic_env: Path) ->
 # ---------------------------------------------------------------- list, show, status
 
 
+@pytest.mark.integration
 def test_list_shows_origins_types_encryption_and_selection(
     planet: Path, team: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -353,6 +355,7 @@ def test_list_marks_schema_invalid_profiles(planet: Path, monkeypatch: pytest.Mo
     assert data["bad"]["problems"][0].endswith("(did you mean `client_id`?)")
 
 
+@pytest.mark.integration
 def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, age_key: AgeKey) -> None:
     write_profile(planet, "plain", cc())
     make_encrypted_profile(team / "enc", cc(), [age_key.recipient])
@@ -408,6 +411,7 @@ def test_show_without_name_explains_the_selection(
     assert "PL_API_KEY (env, then ~/.planet.json) = api_key=***  <- selected" in run("show").stdout
 
 
+@pytest.mark.integration
 def test_status_reads_the_token_without_keys_or_network(planet: Path, age_key: AgeKey) -> None:
     make_encrypted_profile(planet / "enc", cc(), [age_key.recipient])
     assert json.loads(run("status", "enc", "--json").stdout)["state"] == "none"

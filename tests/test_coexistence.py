@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.wheel]
 
 REPO = Path(__file__).resolve().parent.parent
 WHEELHOUSE = REPO / ".wheelhouse"

@@ -375,18 +375,9 @@ def test_a_failing_renewal_of_an_expired_token_raises(
 # -- the CLI ----------------------------------------------------------------------------------------------
 
 
-def _cli_token_available() -> bool:
-    if not CLI.exists():
-        return False
-    probe = subprocess.run([str(CLI), "token", "--help"], capture_output=True, text=True, timeout=60)
-    return probe.returncode == 0
-
-
 def test_cli_prints_one_error_line_for_an_auth_server_that_is_down(
     devserver: DevServer, proxy: FaultProxy, hermetic_env: Path
 ) -> None:
-    if not _cli_token_available():
-        pytest.skip("`planet-profiles token NAME` is not available yet (planet_profiles/_cli/ in progress)")
     profile = hermetic_env / ".planet" / "down" / "auth_client.json"
     profile.parent.mkdir(parents=True, mode=0o700)
     profile.write_text(

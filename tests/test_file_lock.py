@@ -20,11 +20,12 @@ import pytest
 from planet_profiles import StorageError
 from planet_profiles._token_manager import file_lock
 
+pytestmark = pytest.mark.slow  # a few seconds of interpreters starting
 REPO = Path(__file__).resolve().parent.parent
 PROCESSES = 4
 ROUNDS = 3
 
-# One worker: wait for the start signal, then ROUNDS times take the lock (or not) and write
+# One worker: say it is ready, wait for the start signal, then ROUNDS times take the lock (or not) and write
 # "enter PID" … pause … "exit PID" to the shared log, one O_APPEND write per marker.
 _WORKER = """
 import contextlib, os, sys, time
@@ -32,6 +33,7 @@ from pathlib import Path
 from planet_profiles._token_manager import file_lock
 token, log, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 use_lock, rounds = sys.argv[4] == "1", int(sys.argv[5])
+go.with_name(f"ready-{os.getpid()}").touch()
 while not go.exists():
     time.sleep(0.005)
 for _ in range(rounds):
@@ -52,7 +54,10 @@ def _run_workers(tmp_path: Path, *, use_lock: bool) -> list[tuple[str, str]]:
     argv = [sys.executable, "-c", _WORKER, str(token), str(log), str(go), str(int(use_lock)), str(ROUNDS)]
     workers = [subprocess.Popen(argv, env=env) for _ in range(PROCESSES)]
     try:
-        time.sleep(0.5)  # let every worker start its interpreter and wait for the signal
+        deadline = time.monotonic() + 60  # every worker has started its interpreter and waits for the signal
+        while len(list(tmp_path.glob("ready-*"))) < PROCESSES:
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.01)
         go.touch()
         for worker in workers:
             assert worker.wait(timeout=60) == 0

@@ -27,7 +27,7 @@ import pytest
 from planet_profiles import _sops_rules
 from planet_profiles._hooks import main, main_encrypted, main_validate
 from planet_profiles._sops_rules import file_recipients, recipient_problems, rule_recipients
-from tests.fixtures_git import GIT_IDENTITY, git
+from tests.fixtures_git import GIT_IDENTITY, PRE_COMMIT, commit, git, hook_config
 from tests.fixtures_keys import new_age_key, write_sops_yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +35,6 @@ SOPS_FIXTURE = REPO / "tests" / "data" / "cc_secret.sops.json"  # real sops outp
 FIXTURE_RECIPIENT = "age176c9yxp9u3vdjmadwed29f6xqz896l86v90r27a9pt2szwh665fselffrm"
 SECRET = "S3CR3T-never-printed"
 SERVER = "https://login.example.com/oauth2/default"
-PRE_COMMIT = str(Path(sys.executable).with_name("pre-commit"))
 
 WEB = {
     "client_type": "oidc_auth_code",
@@ -385,34 +384,12 @@ def test_try_repo_fails_each_bad_file_with_file_and_pointer(
     assert SECRET not in done.stdout + done.stderr
 
 
-def _config(hook_repo: tuple[Path, str]) -> str:
-    return (
-        "repos:\n"
-        f"  - repo: {hook_repo[0]}\n"
-        f"    rev: {hook_repo[1]}\n"
-        "    hooks:\n"
-        "      - id: planet-profiles-validate\n"
-        "      - id: planet-profiles-encrypted\n"
-    )
-
-
-def commit(repo: Path, message: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    """`git add -A` and `git commit` (which runs the installed pre-commit hook)."""
-    git(repo, "add", "-A", env=env)
-    return subprocess.run(["git", "commit", "-m", message], cwd=repo, env=env, capture_output=True, text=True)
-
-
 @pytest.mark.integration
 def test_installed_hook_blocks_a_bad_commit_and_lets_a_good_one_through(
-    tmp_path: Path,
-    hook_repo: tuple[Path, str],
-    pre_commit_env: Callable[[], dict[str, str]],
-    encrypted: dict[str, Any],
+    tmp_path: Path, hooked_repo: Callable[[Path], dict[str, str]], encrypted: dict[str, Any]
 ) -> None:
-    env = pre_commit_env()
     team = team_repo(tmp_path / "team", encrypted)
-    write(team, ".pre-commit-config.yaml", _config(hook_repo))
-    assert pre_commit(["install"], team, env).returncode == 0
+    env = hooked_repo(team)
     first = commit(team, "profiles", env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "planet-profiles validate....." in first.stdout + first.stderr  # the hook really ran
@@ -441,7 +418,7 @@ def test_a_rekey_due_fails_and_names_the_fix(
 ) -> None:
     env = pre_commit_env()
     team = team_repo(tmp_path / "team", encrypted)
-    write(team, ".pre-commit-config.yaml", _config(hook_repo))
+    write(team, ".pre-commit-config.yaml", hook_config(hook_repo))
     write_sops_yaml(team, [encrypted["first"], encrypted["second"]], path_regex=r"^profiles/")  # a new member
     git(team, "add", "-A", env=env)
     done = pre_commit(["run", "--all-files"], team, env)

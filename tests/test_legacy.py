@@ -44,9 +44,14 @@ def double() -> Iterator[LegacyDouble]:
 
 
 @pytest.fixture
-def user(double: LegacyDouble, devserver: DevServer) -> LegacyUser:
-    """A Planet account on the double whose API key the dev server's API accepts."""
-    account = double.add_user(EMAIL, PASSWORD)
+def account(double: LegacyDouble) -> LegacyUser:
+    """A Planet account on the double."""
+    return double.add_user(EMAIL, PASSWORD)
+
+
+@pytest.fixture
+def user(account: LegacyUser, devserver: DevServer) -> LegacyUser:
+    """`account`, whose API key the dev server's API accepts."""
     devserver.add_api_key(account.api_key)
     return account
 
@@ -177,6 +182,7 @@ def test_encrypted_profile_keeps_the_key_encrypted_at_rest(
     assert hello(devserver, open_profile("legacy").request_authenticator())["scheme"] == "api-key"
 
 
+@pytest.mark.integration
 def test_configured_api_key_needs_no_login(
     double: LegacyDouble, devserver: DevServer, hermetic_env: Path
 ) -> None:
@@ -195,7 +201,7 @@ def test_configured_api_key_needs_no_login(
 
 
 def test_bad_password_is_a_typed_error_and_writes_nothing(
-    double: LegacyDouble, user: LegacyUser, hermetic_env: Path, caplog: pytest.LogCaptureFixture
+    double: LegacyDouble, account: LegacyUser, hermetic_env: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     ctx = from_config(legacy_config(double), profile_name="legacy")
     wrong = "wrong-password-" + "x" * 8
@@ -219,7 +225,7 @@ def test_bad_password_is_a_typed_error_and_writes_nothing(
     ],
 )
 def test_broken_answers_are_typed_errors(
-    double: LegacyDouble, user: LegacyUser, hermetic_env: Path, fault: str, words: str
+    double: LegacyDouble, account: LegacyUser, hermetic_env: Path, fault: str, words: str
 ) -> None:
     double.fault = fault
     ctx = from_config(legacy_config(double), profile_name="legacy")
@@ -231,7 +237,7 @@ def test_broken_answers_are_typed_errors(
     assert not (hermetic_env / ".planet").exists()
 
 
-def test_missing_credentials_without_a_terminal(double: LegacyDouble, user: LegacyUser) -> None:
+def test_missing_credentials_without_a_terminal(double: LegacyDouble, account: LegacyUser) -> None:
     ctx = from_config(legacy_config(double), profile_name="legacy", save_token_file=False)
     with pytest.raises(LoginRequiredError, match="needs the email"):
         ctx.login()

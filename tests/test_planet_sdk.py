@@ -23,7 +23,7 @@ from tests.fault_proxy import Fault, FaultProxy
 from tests.fixtures_devserver import DevServer, DevServerFactory, approve_device
 from tests.fixtures_keys import AgeKey, make_encrypted_profile
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.wheel]
 
 REPO = Path(__file__).resolve().parent.parent
 SDK_VENV = REPO / ".venv-sdk"

@@ -20,7 +20,7 @@ import pytest
 from tests.fixtures_devserver import DevServer
 from tests.fixtures_git import GIT_IDENTITY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.wheel]
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"

@@ -315,6 +315,20 @@ def test_only_the_code_flow_is_ever_requested(
     assert "token" not in query["response_type"].split()
 
 
+def _offline_auth_code_client(name: str, auth_server: str) -> Any:
+    """An auth-code client of the public loopback profile, for checks made before any request."""
+    return planet_profiles.from_config(
+        {
+            "client_type": "oidc_auth_code",
+            "auth_server": auth_server,
+            "client_id": "native-public",
+            "local_redirect_uri": "http://127.0.0.1/callback",
+        },
+        profile_name=name,
+        save_token_file=False,
+    ).auth_client()
+
+
 @pytest.mark.parametrize(
     "key",
     [
@@ -329,16 +343,7 @@ def test_only_the_code_flow_is_ever_requested(
 )
 def test_extra_parameters_cannot_weaken_the_request(key: str) -> None:
     """SEC-07 (no implicit grant via `response_type=token`), SEC-01/02/05: refused before any request."""
-    client = planet_profiles.from_config(
-        {
-            "client_type": "oidc_auth_code",
-            "auth_server": "http://127.0.0.1:9",
-            "client_id": "native-public",
-            "local_redirect_uri": "http://127.0.0.1/callback",
-        },
-        profile_name="extra",
-        save_token_file=False,
-    ).auth_client()
+    client = _offline_auth_code_client("extra", "http://127.0.0.1:9")
 
     with pytest.raises(AuthError, match=f"`{key}`"):
         client.login(allow_open_browser=True, allow_tty_prompt=True, extra={key: "token"})
@@ -347,16 +352,7 @@ def test_extra_parameters_cannot_weaken_the_request(key: str) -> None:
 def test_callback_from_another_issuer_is_refused() -> None:
     """SEC-06 / RFC 9207: a present `iss` must match (also when not advertised); an `error` from another
     issuer is a mix-up, not the server's refusal."""
-    client: Any = planet_profiles.from_config(
-        {
-            "client_type": "oidc_auth_code",
-            "auth_server": "http://127.0.0.1:9/",
-            "client_id": "native-public",
-            "local_redirect_uri": "http://127.0.0.1/callback",
-        },
-        profile_name="iss",
-        save_token_file=False,
-    ).auth_client()
+    client: Any = _offline_auth_code_client("iss", "http://127.0.0.1:9/")
     attempt = _Attempt()
     check = client._callback_checker(attempt, False)
     good = f"code=c1&state={attempt.state}"

@@ -19,9 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "security.md"
 CHECKLIST = REPO / "docs" / "security-checklist.md"
 
-ADDED_IDS = ("TOK-11", "REPO-01", "SOPS-01")
+ADDED_IDS = ("TOK-11", "REPO-01", "SOPS-01", "SEC-09", "SEC-10", "SEC-11", "TOK-12", "TERM-01", "JWV-05")
 """Items added by issues beyond the checklist (issue 12: token owner, recipients vs `.sops.yaml`, sops
-operands); mapped and checked like the checklist's own."""
+operands, loopback listener, API origins, terminal output, ID tokens as access tokens); mapped and checked
+like the checklist's own."""
 
 _ITEM = re.compile(r"^- ([A-Z]+-\d+) ", re.MULTILINE)  # checklist lines: "- SEC-01 PKCE always, …"
 _HEADING = re.compile(r"^(#{1,6}) +(.*)$", re.MULTILINE)

@@ -309,6 +309,7 @@ def test_generated_profile_gets_a_token(
 # ---------------------------------------------------------------- invalid answers
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
@@ -664,6 +665,7 @@ def test_profile_repo(tmp_path: Path, copier_env: Path, age_key: AgeKey, age_key
     assert planet_profiles.validate_file(profile) == []
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("value", "message"),
     [("[]", "list at least one age recipient"), ("[age1nope]", "entry 0 is not an age recipient")],

@@ -33,9 +33,8 @@ from planet_profiles._sops import Sops
 from planet_profiles._token_keys import TOKEN_RECIPIENTS_ENV, own_recipients
 from planet_profiles._tokens import SopsTokenStore, token_store
 from tests.fixtures_devserver import DevServer
-from tests.fixtures_git import GIT_IDENTITY, git
+from tests.fixtures_git import commit, git
 from tests.fixtures_keys import AgeKey, make_encrypted_profile, new_age_key, write_sops_yaml
-from tests.test_hooks import PRE_COMMIT, _config, commit, write
 
 TOKEN = {"access_token": "at-VICTIM-1f2e", "refresh_token": "rt-VICTIM-3d4c", "expires_in": 300}
 
@@ -247,23 +246,19 @@ def test_an_appended_recipient_is_refused_and_never_gets_the_victims_tokens(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     devserver: DevServer,
-    hook_repo: tuple[Path, str],
-    pre_commit_env: Callable[[], dict[str, str]],
+    hooked_repo: Callable[[Path], dict[str, str]],
 ) -> None:
     keys = tmp_path / "keys"
     victim, teammate, attacker = (
         new_age_key(keys, f"{who}.txt") for who in ("victim", "teammate", "attacker")
     )
-    env = pre_commit_env()
     team = tmp_path / "team"
     write_sops_yaml(team, [victim.recipient, teammate.recipient], path_regex=r"^profiles/")
     profile = devserver.profile(
         "oidc_resource_owner_secret", "ro-secret", scopes=["openid", "offline_access"]
     )
     path = make_encrypted_profile(team / "profiles" / "ro", profile, [victim.recipient, teammate.recipient])
-    write(team, ".pre-commit-config.yaml", _config(hook_repo))
-    git(team, "init", "-q", env={**os.environ, **GIT_IDENTITY})
-    assert subprocess.run([PRE_COMMIT, "install"], cwd=team, env=env, capture_output=True).returncode == 0
+    env = hooked_repo(team)
     first = commit(team, "team profile", env)
     assert first.returncode == 0, first.stdout + first.stderr
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.fixtures_git import GIT_IDENTITY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.wheel]
 
 REPO = Path(__file__).resolve().parent.parent
 WHEEL_VENV = REPO / ".venv-wheel"

@@ -26,7 +26,7 @@ from tests.fault_proxy import Exchange, FaultProxy
 from tests.fixtures_devserver import DevServer, DevServerFactory
 from tests.parity import REPO, Workspace, check_against_docs, parity_workspace
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.wheel]
 
 # case -> (client_type, client_id, worker flow, extra profile keys)
 CASES: dict[str, tuple[str, str, str, dict[str, Any]]] = {

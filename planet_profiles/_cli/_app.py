@@ -33,6 +33,7 @@ from click.shell_completion import CompletionItem
 
 from .. import __version__
 from .._errors import ConfigError, ProfileError
+from .._terminal import inert
 
 __all__ = [
     "EX_INTERRUPTED",
@@ -57,7 +58,7 @@ class CliError(click.ClickException):
     """An error the CLI reports as one `Error: …` line; exit status `exit_code` (1)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))  # one line, whatever the message held
+        super().__init__(inert(" ".join(message.split())))  # one inert line, whatever the message held
 
     def show(self, file: Any = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True)
@@ -209,7 +210,7 @@ def json_option(function: F) -> F:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(inert(json.dumps(data, indent=2, ensure_ascii=False)))  # json escapes C0, not C1 or bidi
 
 
 def _unicode_ok() -> bool:

@@ -212,7 +212,7 @@ def _skipped(directory: Path, match: Callable[[str], bool]) -> bool:
 def _git_ignored(root: Path, files: Sequence[Path]) -> set[Path]:
     """The `files` (below `root`) that git ignores (`.gitignore`, `.git/info/exclude`); none outside a git
     work tree or without git. Tracked files are never reported as ignored."""
-    if not files or shutil.which("git") is None:
+    if not files or not _in_git_work_tree(root) or shutil.which("git") is None:
         return set()
     names = "\0".join(os.path.relpath(f, root) for f in files)
     try:
@@ -228,6 +228,12 @@ def _git_ignored(root: Path, files: Sequence[Path]) -> set[Path]:
     if done.returncode != 0:  # 1: nothing ignored; 128: not a git work tree
         return set()
     return {Path(root, name) for name in done.stdout.decode(errors="replace").split("\0") if name}
+
+
+def _in_git_work_tree(directory: Path) -> bool:
+    """A `.git` (directory or file, for worktrees) in `directory` or above: only then is git asked."""
+    here = directory.resolve()
+    return any((folder / ".git").exists() for folder in (here, *here.parents))
 
 
 def find_files(paths: Sequence[Path], match: Callable[[str], bool]) -> list[Path]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .._errors import ProfileError
+from .._terminal import inert
 from ._app import CliError, cli, emit_json, json_option, mark, profile_argument
 from ._common import REFRESHABLE, VALID, Target, human_duration, read_raw, read_token_state, resolve_target
 
@@ -207,7 +208,7 @@ def doctor(name: str | None, as_json: bool) -> None:
     else:
         width = max(len(s.name) for s in steps)
         for step in steps:
-            lines = step.detail.splitlines() or [""]
+            lines = inert(step.detail).splitlines() or [""]  # details quote servers' answers
             click.echo(f"{mark(step.ok)} {step.name.ljust(width)}  {lines[0]}")
             for line in lines[1:]:
                 click.echo(f"  {' ' * width}  {line}")

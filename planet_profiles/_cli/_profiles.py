@@ -15,6 +15,7 @@ import click
 
 from .._errors import ConfigError, ProfileError
 from .._names import REDACTED
+from .._terminal import inert
 from ._app import cli, emit_json, json_option, profile_argument
 from ._common import Target, read_raw, read_token_state, resolve_target, token_file
 
@@ -291,7 +292,8 @@ def status(name: str | None, as_json: bool) -> None:
         at = datetime.datetime.fromtimestamp(state.expires_at).astimezone()
         click.echo(f"expiry    {at:%Y-%m-%d %H:%M:%S %Z}")
     if state.state not in ("none", "unreadable"):
-        click.echo(f"scopes    {' '.join(state.scopes) if state.scopes else '(none granted)'}")
+        granted = inert(" ".join(state.scopes), newlines=False) if state.scopes else "(none granted)"
+        click.echo(f"scopes    {granted}")  # the server's words
         click.echo(f"refresh   {'refresh token held' if state.refresh_token else 'no refresh token'}")
     if requested:
         click.echo(f"requests  {' '.join(map(str, requested))}")

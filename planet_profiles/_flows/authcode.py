@@ -13,7 +13,9 @@ with the same `redirect_uri` (SEC-05). Two ways to get the code back:
 
 Callback checks: `state` (constant time), then `iss` (RFC 9207: required when discovery advertises
 `authorization_response_iss_parameter_supported`, compared whenever present), then `error` (an
-`OAuthError` keeping the RFC 6749 §4.1.2.1 `error`). A refused callback never leads to a token request.
+`OAuthError` keeping the RFC 6749 §4.1.2.1 `error`). A refused callback never leads to a token request. The
+loopback listener does not even take a response without this attempt's `state` (forged by any local process,
+SEC-09): it answers 400 and keeps waiting for the real one until the login times out.
 
 The ID token, when returned, is checked for `nonce`, `iss` and `aud` (OIDC Core §3.1.3.7). Its signature is
 not verified: it came straight from the token endpoint over TLS, which OIDC Core §3.1.3.7 item 6 allows to
@@ -22,6 +24,7 @@ stand in for the signature check.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -77,6 +80,12 @@ def pkce_challenge(verifier: str) -> str:
 def _same(received: str | None, expected: str) -> bool:
     """Constant-time comparison (SEC-02)."""
     return received is not None and hmac.compare_digest(received.encode(), expected.encode())
+
+
+def _state_matches(query: str, attempt: _Attempt) -> bool:
+    """The response carries this attempt's `state`, once (SEC-02); else it is not this login's (SEC-09)."""
+    states = parse_qs(query, keep_blank_values=True).get("state", [])
+    return len(states) == 1 and _same(states[0], attempt.state)
 
 
 class _Attempt:
@@ -198,18 +207,18 @@ class _AuthCodeClient(OidcAuthClient):
         issuer = self._issuer()
 
         def check(query: str) -> str:
-            raw = parse_qs(query, keep_blank_values=True)
-            repeated = sorted(key for key, values in raw.items() if len(values) > 1)
-            if repeated:  # RFC 6749 §3.1: parameters must not be repeated
-                raise AuthError(f"the authorization response repeats {repeated}", file=self.file)
-            params = {key: values[0] for key, values in raw.items()}
-            if not _same(params.get("state"), attempt.state):
+            if not _state_matches(query, attempt):
                 raise AuthError(
                     "the authorization response's `state` does not match this login (possible CSRF); "
                     "no token was requested",
                     file=self.file,
                     hint="Start the login again from this application, and use only the browser tab it opens",
                 )
+            raw = parse_qs(query, keep_blank_values=True)
+            repeated = sorted(key for key, values in raw.items() if len(values) > 1)
+            if repeated:  # RFC 6749 §3.1: parameters must not be repeated
+                raise AuthError(f"the authorization response repeats {repeated}", file=self.file)
+            params = {key: values[0] for key, values in raw.items()}
             iss = params.get("iss")
             if (iss is not None or iss_required) and normalize_issuer(iss or "") != issuer:
                 raise AuthError(
@@ -244,7 +253,10 @@ class _AuthCodeClient(OidcAuthClient):
         check = self._callback_checker(attempt, self._iss_required())
         key = "local_redirect_uri" if self._config.local_redirect_uri else "redirect_uri"
         page = acknowledgement_page(self._config, file=self.file)
-        with CallbackListener(uri, handle=check, page=page, key=key, file=self.file) as listener:
+        belongs = functools.partial(_state_matches, attempt=attempt)  # others: refused, the wait goes on
+        with CallbackListener(
+            uri, handle=check, belongs=belongs, page=page, key=key, file=self.file
+        ) as listener:
             redirect_uri = listener.redirect_uri
             url = self._authorize_url(params, attempt, redirect_uri)
             print(

