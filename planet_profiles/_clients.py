@@ -29,6 +29,7 @@ from ._config import (
     secret_value,
 )
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
+from ._names import login_command, public
 from ._oauth import (
     ClientAuth,
     ClientAuthMemory,
@@ -63,6 +64,7 @@ def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dic
     return body
 
 
+@public
 class AuthClient:
     """Base class: a profile config plus the behaviour of its `client_type`."""
 
@@ -115,7 +117,7 @@ class AuthClient:
         raise LoginRequiredError(
             f"profile type `{self.client_type}` needs an interactive login",
             file=self._file,
-            hint="Run `planet-profiles login NAME` or call `login()`",
+            hint=f"Run `{login_command(self._file)}` or call `login()`",
         )
 
     def refresh(self, token: Token) -> Token:
@@ -133,8 +135,13 @@ class AuthClient:
     def device_login_complete(self, initiated_login_data: Mapping[str, Any]) -> Token:
         return self.device_login_initiate()  # type: ignore[return-value]  # raises the same error
 
-    def logout(self, token: Token | None) -> None:
-        """Invalidate `token` at the server where the type supports it (local files are the caller's)."""
+    def logout(self, token: Token | None) -> dict[str, str]:
+        """Invalidate `token` at the server where the type supports it (local files are the caller's).
+
+        Returns what happened to each token sent: `{"refresh_token": "revoked", "access_token": …}` with
+        `revoked`, or `unsupported` for an access token the server cannot revoke (it stays valid until it
+        expires); empty when nothing was sent."""
+        return {}
 
     def _repr_extra(self) -> str:
         return ""
@@ -312,19 +319,33 @@ class OidcAuthClient(ApiHostsClient):
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)
 
-    def logout(self, token: Token | None) -> None:
-        """Revoke the refresh token first (it can mint new access tokens), then the access token."""
+    def logout(self, token: Token | None) -> dict[str, str]:
+        """Revoke the refresh token first (it can mint new access tokens), then the access token.
+
+        RFC 7009 §2.2.1: a server may answer `unsupported_token_type` for tokens it cannot revoke, as servers
+        do for structured (JWT) access tokens; such an access token is reported `unsupported` (it expires
+        on its own), not as a failure. Any other failure, and a refresh token the server will not revoke,
+        is raised after both tokens were tried."""
+        outcome: dict[str, str] = {}
         if token is None:
-            return
+            return outcome
         first: Exception | None = None
         for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
             if value:
                 try:
                     self.revoke(value, hint)
-                except (OAuthError, TransportError) as exc:  # try both; report the first failure
+                    outcome[hint] = "revoked"
+                except OAuthError as exc:
+                    if hint == "access_token" and exc.error == "unsupported_token_type":
+                        log.info("the server cannot revoke the access token: %s", exc.error_description)
+                        outcome[hint] = "unsupported"
+                    else:
+                        first = first or exc  # try both; report the first failure
+                except TransportError as exc:
                     first = first or exc
         if first is not None:
             raise first
+        return outcome
 
     def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, Any]:  # noqa: S107
         """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""

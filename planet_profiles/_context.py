@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._authenticator import RequestAuthenticator
 from ._errors import LoginRequiredError, UnsupportedOperationError
+from ._names import login_command, public
 from ._tokens import Token, fingerprint
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Credential:
         return f"Credential(access_token={shown}, path={str(self._path) if self._path else None!r})"
 
 
+@public
 class AuthContext:
     """A loaded profile ready to authenticate requests (returned by `open_profile` / `from_config`)."""
 
@@ -152,11 +154,16 @@ class AuthContext:
         """Poll until the user approved the device login started by `device_login_initiate`."""
         return self._keep(self._client.device_login_complete(initiated_login_data))
 
-    def logout(self) -> None:
-        """Revoke the tokens at the server (where supported), then delete them locally whatever it said."""
+    def logout(self) -> dict[str, str]:
+        """Revoke the tokens at the server (where supported), then delete them locally whatever it said.
+
+        Returns what the server did with each token: `{"refresh_token": "revoked", "access_token":
+        "unsupported"}` (an access token the server cannot revoke, e.g. a JWT: it stays valid until its
+        expiry). A failure to revoke is raised, after the local tokens are deleted."""
         try:
             if self._manager is not None:
-                self._client.logout(self._manager.cached())
+                return self._client.logout(self._manager.cached())
+            return {}
         finally:
             if self._manager is not None:
                 self._manager.clear()
@@ -199,7 +206,7 @@ class AuthContext:
             raise LoginRequiredError(
                 f"there is no {which} to introspect",
                 file=client.file,
-                hint="Log in first: `planet-profiles login NAME`",
+                hint=f"Log in first: `{login_command(client.file)}`",
             )
         return client.introspect(value, which)
 

@@ -28,19 +28,22 @@ template in the `trust` setting of copier's settings file.
 `copier update` never renders `auth_client.sops.json` (excluded when `_copier_operation` is `update`, so
 copier can neither overwrite nor conflict on ciphertext). The template's update task runs `sync` (`python
 -m planet_profiles._copier_ext sync FILE --answers-file ANSWERS`) instead: nothing happens when the
-file's clear-text keys match the answers; otherwise it is decrypted in memory with your sops key, its
-clear-text keys replaced, its secrets kept, and re-encrypted. Secrets are rotated with `sops edit` or
+file's clear-text keys match the answers; otherwise the changed keys are set with `sops set` (your sops
+key re-computes the MAC), which keeps every secret's ciphertext and the data key byte-identical, so the
+review diff shows only what changed. When the secrets change (given again, or a key the new type drops),
+the file is decrypted in memory and re-encrypted. Secrets are rotated with `sops edit` or
 `planet-profiles encrypt`, not by copier.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeGuard
@@ -319,16 +322,12 @@ def encrypt_profile(
         same = clear == {k: v for k, v in doc.items() if k not in SECRET_KEYS}
         if same and stored <= allowed and not any(k in SECRET_KEYS for k in doc):
             return raw
+        if kept == [k for k in SECRET_KEYS if k in stored]:  # only clear-text keys change: set just those
+            return _set_clear_keys(target, existing, doc, sops, retry)
         if kept:
-            try:
+            why = f"its clear-text keys change, so it is re-encrypted with its secrets ({', '.join(kept)})"
+            with _sops_key_needed(target, why, retry):
                 old = sops.decrypt(target)
-            except SopsNoKeyError as exc:
-                raise UserMessageError(
-                    f"{target}: its clear-text keys change, so it must be re-encrypted with the secrets it "
-                    f"holds ({', '.join(kept)}), and {exc.message}. {exc.hint}; then {retry}"
-                ) from None
-            except ProfileError as exc:
-                raise UserMessageError(str(exc)) from None
             doc.update((k, old[k]) for k in kept if k in old)
     ordered = {k: doc[k] for k in ("client_type", *type_keys(doc["client_type"])) if k in doc}
     _check(ordered, target)
@@ -338,6 +337,31 @@ def encrypt_profile(
         if exc.hint == NO_RULE_HINT:  # say how recipients are given to copier
             why = "no recipients to encrypt for: no `.sops.yaml` creation rule matches this path"
             exc = SopsError(why, file=exc.file, hint=_NO_RULE_ANSWER)
+        raise UserMessageError(str(exc)) from None
+
+
+def _set_clear_keys(
+    target: Path, existing: Mapping[str, Any], doc: Mapping[str, Any], sops: Sops, retry: str
+) -> bytes:
+    """`target` with the clear-text keys of `doc` (its secrets kept), through `sops set`/`unset`: every
+    secret's ciphertext and the data key stay byte-identical, so a review shows only what changed."""
+    checked = {k: v for k, v in existing.items() if k != "sops" and k in SECRET_KEYS} | dict(doc)
+    ordered = {k: checked[k] for k in ("client_type", *type_keys(doc["client_type"])) if k in checked}
+    _check(ordered, target)
+    changed = {k: v for k, v in doc.items() if k not in existing or existing[k] != v}
+    removed = [k for k in existing if k != "sops" and k not in SECRET_KEYS and k not in doc]
+    with _sops_key_needed(target, "its clear-text keys change, so sops must re-compute its MAC", retry):
+        return bytes(sops.set_values(target, changed, remove=removed))
+
+
+@contextlib.contextmanager
+def _sops_key_needed(target: Path, why: str, retry: str) -> Iterator[None]:
+    """A sops failure as copier's one-line error; without a key: `why` the key is needed, and `retry`."""
+    try:
+        yield
+    except SopsNoKeyError as exc:
+        raise UserMessageError(f"{target}: {why}, and {exc.message}. {exc.hint}; then {retry}") from None
+    except ProfileError as exc:
         raise UserMessageError(str(exc)) from None
 
 

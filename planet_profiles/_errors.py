@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from ._names import public
 from ._terminal import inert
 
 __all__ = [
@@ -252,3 +253,7 @@ class LoginRequiredError(AuthError):
 
 class UnsupportedOperationError(AuthError):
     """The client type cannot do that (e.g. `login` for `none`, refresh for `static_apikey`)."""
+
+
+for _name in __all__:  # each error (and `Problem`) by its public name: `planet_profiles.ConfigError`
+    public(globals()[_name])

@@ -14,6 +14,11 @@ from . import AuthContext as Auth
 __all__ = ["Auth", "PlanetAuthFactory"]
 
 
+def __dir__() -> list[str]:
+    """The API (as `import planet_auth_utils` shows it), not `Any`, `Mapping` or `annotations`."""
+    return sorted({name for name in globals() if name.startswith("__")} | set(__all__))
+
+
 class PlanetAuthFactory:
     """Builds an `Auth` context, as planet-auth's factory of the same name does."""
 

@@ -11,6 +11,7 @@ Which profile a process uses is decided in `_selection` (explicit name, environm
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._atomic import atomic_write, ensure_private_dir
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
-from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS
+from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS, public
 
 if TYPE_CHECKING:
     from ._config import ClientConfig
@@ -43,9 +44,12 @@ __all__ = [
 ENV_PROFILE = "PL_AUTH_PROFILE"
 ENV_PROFILE_PATH = "PL_AUTH_PROFILE_PATH"
 
+log = logging.getLogger("planet_profiles.locations")
+
 _NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
 
 
+@public
 class ProfileLocation(NamedTuple):
     """A profile found on disk: its `file`, the search-path `root` it came from, and that root's origin."""
 
@@ -79,13 +83,23 @@ def check_profile_name(name: object, *, source: str | None = None) -> str:
     normalized = name.lower() if isinstance(name, str) else name
     if not isinstance(normalized, str) or not _NAME_RE.match(normalized):
         shown = name if isinstance(name, str) and len(name) <= 80 else type(name).__name__
+        key = _key(source)
         raise ProfileNameError(
-            f"invalid profile name {shown!r}",
-            key=source,
+            f"{shown!r} is invalid" if key == _NAME_KEY else f"invalid profile name {shown!r}",
+            key=key,
             hint="Use letters, digits, '-', '_', '.', not starting with '.' or '-' (no '/', '..'); "
             "names are looked up in lower case",
         )
     return normalized
+
+
+_NAME_KEY = "profile name"
+
+
+def _key(source: str | None) -> str | None:
+    """The `key` of an error about a profile name: the variable or file key it came from (`PL_AUTH_PROFILE`),
+    or `profile name` for a name the caller passed (rather than the jargon `argument`)."""
+    return _NAME_KEY if source == "argument" else source
 
 
 def _expanduser(path: Path) -> Path:
@@ -96,12 +110,24 @@ def _expanduser(path: Path) -> Path:
         return path
 
 
+_warned_missing: set[str] = set()
+
+
 def search_path() -> list[tuple[Path, str]]:
-    """The profile directories to search, in order, each with the name of its origin."""
+    """The profile directories to search, in order, each with the name of its origin.
+
+    A `PL_AUTH_PROFILE_PATH` entry that is not a directory is searched all the same (it may appear), but
+    warned about, once a process: a typo there would otherwise hide a team's profiles without a word."""
     roots = [(user_profiles_dir(), "~/.planet")]
     for entry in os.environ.get(ENV_PROFILE_PATH, "").split(os.pathsep):
         if entry.strip():
-            roots.append((_expanduser(Path(entry)), ENV_PROFILE_PATH))
+            root = _expanduser(Path(entry))
+            roots.append((root, ENV_PROFILE_PATH))
+            if entry not in _warned_missing and not os.path.isdir(root):
+                _warned_missing.add(entry)
+                log.warning(
+                    "%s entry %s is not a directory: no profile is found there", ENV_PROFILE_PATH, root
+                )
     return roots
 
 
@@ -121,11 +147,14 @@ def find_profile(name: str, *, source: str | None = None) -> ProfileLocation:
         found = _profile_in(root, name, origin)
         if found is not None:
             return found
-    looked = ", ".join(str(root / name) for root, _ in roots)
+    first, *others = (str(root / name) for root, _ in roots)
+    also = f" (nor in {', '.join(others)})" if others else ""
     raise ProfileNotFoundError(
-        f"no profile named {name!r} (looked in {looked})",
-        key=source,
-        hint=f"Create it with `planet-profiles new`, or add its parent directory to {ENV_PROFILE_PATH}",
+        f"profile `{name}` not found{also}",
+        file=first,
+        key=None if source == "argument" else source,
+        hint=f"Create it with `planet-profiles new -d profile_name={name}`, or add its parent directory "
+        f"to {ENV_PROFILE_PATH}",
     )
 
 

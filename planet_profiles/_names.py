@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Literal, get_args
+import sys
+from typing import ForwardRef, Literal, TypeVar, get_args
+
+_T = TypeVar("_T", bound=type)
 
 __all__ = [
     "ENCRYPTED_FILE",
@@ -19,7 +22,29 @@ __all__ = [
     "EndpointKey",
     "is_encrypted_name",
     "is_profile_file",
+    "login_command",
+    "public",
 ]
+
+def public(cls: _T) -> _T:
+    """Name a class by its public path: `planet_profiles.ProfileNotFoundError` in tracebacks, reprs and
+    pickles, not the private module that defines it (pickle finds it by `planet_profiles.__getattr__`).
+
+    `typing.get_type_hints` resolves a class's string annotations in the module `__module__` names, which is
+    no longer the defining one: they are resolved here first, in the defining module (those naming
+    `TYPE_CHECKING`-only imports stay strings, unresolvable as before)."""
+    namespace = vars(sys.modules[cls.__module__])
+    annotations = cls.__dict__.get("__annotations__", {})
+    for name, value in annotations.items():
+        source = value.__forward_arg__ if isinstance(value, ForwardRef) else value  # NamedTuple's
+        if isinstance(source, str):
+            try:
+                annotations[name] = eval(source, namespace)  # noqa: S307 - our own source's annotations
+            except Exception:  # noqa: BLE001, S112 - a TYPE_CHECKING-only name: left as it was
+                continue
+    cls.__module__ = "planet_profiles"
+    return cls
+
 
 ENCRYPTED_FILE = "auth_client.sops.json"
 PLAIN_FILE = "auth_client.json"
@@ -44,6 +69,14 @@ def is_profile_file(path: str | os.PathLike[str]) -> bool:
 def is_encrypted_name(path: str | os.PathLike[str]) -> bool:
     """Whether a file's name says it is sops-encrypted: `*.sops.json`."""
     return os.fspath(path).endswith(ENCRYPTED_SUFFIX)
+
+
+def login_command(file: str | None) -> str:
+    """`planet-profiles login <name>` for the profile file `file` (a profile is the directory named after
+    it, `~/.planet/<name>/auth_client.json`), for hints; `NAME` stands in for profiles not on disk."""
+    if file and is_profile_file(file):
+        return f"planet-profiles login {os.path.basename(os.path.dirname(file)) or 'NAME'}"
+    return "planet-profiles login NAME"
 
 
 SECRET_KEYS: tuple[str, ...] = (

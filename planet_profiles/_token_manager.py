@@ -38,6 +38,7 @@ from ._errors import (
     StorageError,
     TransportError,
 )
+from ._names import login_command
 from ._problems import PATTERN_HINTS, REFRESH_WINDOW_PATTERN
 from ._schemacheck import ecma_regex
 from ._tokens import Token, TokenStore
@@ -302,7 +303,7 @@ class TokenManager:
             raise LoginRequiredError(
                 "the refresh token was refused (expired or revoked)",
                 file=self.client.file,
-                hint="Log in again: `planet-profiles login NAME`",
+                hint=f"Log in again: `{login_command(self.client.file)}`",
             )
         log.debug("requesting a new token for %r", self.client)
         return self.client.grant()

@@ -36,6 +36,7 @@ from ._config import ClientConfig, OidcConfig
 from ._errors import ConfigError, DiscoveryError, OAuthError, UnsupportedOperationError
 from ._jwks import JwksCache
 from ._jwks import invalid_token as _invalid
+from ._names import public
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
 
@@ -92,6 +93,7 @@ class _IssuerConfig:
     issuer: str
 
 
+@public
 class TokenValidator:
     """Validates JWT access tokens of one issuer for one service (any of `audiences`).
 
@@ -291,6 +293,7 @@ class TokenValidator:
         return f"TokenValidator(issuer={self.issuer!r}, audiences={list(self.audiences)!r})"
 
 
+@public
 class MultiIssuerValidator:
     """Validates tokens of several trusted issuers: picks the validator by the token's unverified `iss`,
     which then verifies everything (an `iss` naming no trusted issuer is rejected before any key fetch)."""

@@ -22,7 +22,7 @@ from . import _locations
 from ._atomic import atomic_write, ensure_private_dir, remove_temp_files
 from ._documents import parse_json, read_limited
 from ._errors import SopsNoKeyError, TokenFileError
-from ._names import is_encrypted_name
+from ._names import is_encrypted_name, public
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -59,6 +59,7 @@ def _finite_number(value: object) -> bool:
         return False
 
 
+@public
 class Token:
     """An immutable token response: `access_token`, optional `refresh_token`, `expires_at` (epoch s).
 

@@ -83,7 +83,8 @@ def test_every_problem_is_reported_not_only_the_first(hermetic_env: Path) -> Non
 def test_profile_names_that_are_paths(name: str, monkeypatch: pytest.MonkeyPatch, hermetic_env: Path) -> None:
     with pytest.raises(ProfileNameError) as explicit:
         planet_profiles.open_profile(name)
-    assert "invalid profile name" in str(explicit.value) and "'/'" in str(explicit.value)
+    assert explicit.value.key == "profile name" and f"{name!r} is invalid" in str(explicit.value)
+    assert "'/'" in str(explicit.value)
     monkeypatch.setenv("PL_AUTH_PROFILE", name)
     with pytest.raises(ProfileNameError) as env:
         planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context()

@@ -159,10 +159,10 @@ def test_bad_inputs_give_one_error_line(planet: Path, team: Path) -> None:
     write_profile(planet, "badjson", '{"client_type": "none",')
     write_profile(planet, "badschema", cc(scopes="api.read"))
     cases = {
-        ("show", "nope"): "no profile named 'nope'",
-        ("token", "nope"): "no profile named 'nope'",
-        ("show", "a/b"): "invalid profile name 'a/b'",
-        ("login", "../etc"): "invalid profile name '../etc'",
+        ("show", "nope"): "/.planet/nope: profile `nope` not found (nor in ",
+        ("token", "nope"): "/.planet/nope: profile `nope` not found (nor in ",
+        ("show", "a/b"): "Error: profile name: 'a/b' is invalid. Use letters",
+        ("login", "../etc"): "Error: profile name: '../etc' is invalid",
         ("token", "badjson"): "invalid JSON at line 1",
         ("login", "badschema"): "scopes",
         ("show", "badschema"): "scopes",
@@ -172,6 +172,23 @@ def test_bad_inputs_give_one_error_line(planet: Path, team: Path) -> None:
         line = assert_one_error(result.stderr, result.stdout, result.exit_code)
         assert expected in line, (args, line)
         assert SECRET not in result.output
+
+
+def test_errors_name_the_profile_in_plain_words(planet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 point 11: no `argument:` jargon before the message, and hints name the profile instead of
+    printing a literal `NAME`."""
+    result = run("show", "nope")
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert line.startswith(f"Error: {planet / 'nope'}: profile `nope` not found.") and "argument" not in line
+    assert "`planet-profiles new -d profile_name=nope`" in line
+    monkeypatch.setenv("PL_AUTH_PROFILE", "nope")  # a name from the environment: say which variable
+    line = assert_one_error(*(lambda r: (r.stderr, r.stdout, r.exit_code))(run("status")))
+    assert line.startswith(f"Error: {planet / 'nope'}: PL_AUTH_PROFILE: profile `nope` not found.")
+    device = {"client_type": "oidc_device_code", "client_id": "x", "auth_server": "https://login.example.com"}
+    write_profile(planet, "dev", device)
+    result = run("token", "dev")
+    line = assert_one_error(result.stderr, result.stdout, result.exit_code)
+    assert "Run `planet-profiles login dev`" in line and "NAME" not in line
 
 
 def test_usage_errors_exit_2_without_traceback() -> None:
@@ -187,7 +204,7 @@ def test_errors_in_a_real_process(planet: Path, age_key: AgeKey) -> None:
     for args, expected in (
         (["token", "enc"], "SOPS_AGE_KEY_FILE"),
         (["token", "down"], "127.0.0.1:9"),
-        (["status", "x/y"], "invalid profile name"),
+        (["status", "x/y"], "Error: profile name: 'x/y' is invalid"),
     ):
         result = sh(*args)
         line = assert_one_error(result.stderr, result.stdout, result.returncode)
@@ -278,6 +295,64 @@ def test_list_shows_origins_types_encryption_and_selection(
     text = run("list").stdout
     assert str(team) in text and "PL_AUTH_PROFILE_PATH" in text and "~/.planet" in text
     assert any(line.startswith("*") and "svc" in line for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("selected", "warning"),
+    [
+        ("a/b", "warning: the selected profile is invalid: PL_AUTH_PROFILE: invalid profile name 'a/b'"),
+        ("nope", "warning: PL_AUTH_PROFILE selects profile 'nope', which does not exist"),
+    ],
+)
+def test_list_warns_about_a_selected_profile_it_cannot_mark(
+    selected: str, warning: str, planet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 point 10: `PL_AUTH_PROFILE=a/b planet-profiles list` listed without a word."""
+    write_profile(planet, "a", {"client_type": "none"})
+    monkeypatch.setenv("PL_AUTH_PROFILE", selected)
+    result = run("list")
+    assert result.exit_code == 0 and result.stderr.startswith(warning), result.output
+    assert not any(line.startswith("*") for line in result.stdout.splitlines())
+    monkeypatch.setenv("PL_AUTH_PROFILE", "A")  # names are looked up in lower case, as the loader does
+    result = run("list")
+    assert result.stderr == "" and any(line.split()[:2] == ["*", "a"] for line in result.stdout.splitlines())
+
+
+def test_a_missing_profile_path_entry_is_warned_about_once(
+    tmp_path: Path, team: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 point 10: a `PL_AUTH_PROFILE_PATH` entry that does not exist was ignored silently."""
+    missing = tmp_path / "chekout" / "profiles"
+    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", os.pathsep.join([str(team), str(missing)]))
+    write_profile(team, "ok", {"client_type": "none"})
+    first = run("list")
+    assert first.exit_code == 0 and "ok" in first.stdout
+    warned = f"warning: PL_AUTH_PROFILE_PATH entry {missing} is not a directory: no profile is found there"
+    assert first.stderr.splitlines() == [warned]
+    assert run("list").stderr == ""  # once a process
+    assert str(team) not in first.stderr
+
+
+def test_list_marks_schema_invalid_profiles(planet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 point 10: a profile that fails its schema was listed as a normal row."""
+    write_profile(planet, "bad", {"client_type": "oidc_client_credentials_secret", "clientid": "x"})
+    write_profile(planet, "good", {"client_type": "none"})
+    monkeypatch.setenv("PL_AUTH_PROFILE", "bad")
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.stdout.splitlines()[1:] if line.startswith("!")}
+    assert list(rows) == ["bad"] and "(invalid)" in rows["bad"]
+    assert "good" in result.stdout and not any(
+        line.startswith("!") and "good" in line for line in result.stdout.splitlines()
+    )
+    file = planet / "bad" / "auth_client.json"
+    assert result.stderr.splitlines()[0] == (
+        f"warning: profile bad is invalid: {file}: /clientid: unknown key `clientid` (did you mean "
+        "`client_id`?) (and 3 more: `planet-profiles show bad` lists them)"
+    )
+    data = {row["name"]: row for row in json.loads(run("list", "--json").stdout)}
+    assert data["good"]["problems"] == [] and len(data["bad"]["problems"]) == 4
+    assert data["bad"]["problems"][0].endswith("(did you mean `client_id`?)")
 
 
 @pytest.mark.integration

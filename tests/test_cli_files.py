@@ -226,6 +226,17 @@ def test_schema_check_passes_on_the_repository(tmp_path: Path) -> None:
     assert run("schema", "--check", str(tmp_path / "schema")).exit_code == 0
 
 
+def test_schema_writes_only_into_a_directory_it_is_given() -> None:
+    """Issue 14 point 13: `planet-profiles schema` without a directory wrote into the installed package."""
+    from planet_profiles._schema import schema_dir
+
+    before = {p.name: p.stat().st_mtime_ns for p in schema_dir().iterdir()}
+    result = sh("schema")
+    line = assert_one_error(result.stderr, result.stdout, result.returncode, expected=2)
+    assert "give the DIRECTORY to write the schema files into" in line
+    assert {p.name: p.stat().st_mtime_ns for p in schema_dir().iterdir()} == before
+
+
 # ---------------------------------------------------------------- new
 
 

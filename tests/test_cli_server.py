@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import planet_profiles
 from tests.fixtures_devserver import DevServer, DevServerFactory, approve_device
 from tests.fixtures_keys import AgeKey, make_encrypted_profile
 from tests.test_cli import SCRIPT, assert_one_error, run, sh, write_profile
@@ -134,6 +136,39 @@ def test_login_device_then_status_and_logout(devserver_factory: DevServerFactory
     assert not token_file.exists()
     assert json.loads(run("status", "dev", "--json").stdout)["state"] == "none"
     assert "had no token" in run("logout", "dev").stdout
+
+
+def test_logout_says_what_was_revoked_and_when_a_jwt_access_token_expires(
+    devserver_factory: DevServerFactory, hermetic_env: Path
+) -> None:
+    """Issue 14 point 9: the dev server revokes the refresh token but cannot revoke its JWT access tokens
+    (`unsupported_token_type`); `logout` says so, with the access token's expiry, and no warning."""
+    server = devserver_factory(device_interval=1)
+    scopes = ["openid", "offline_access", "api.read"]  # api.read: a JWT access token for the API
+    write_profile(
+        hermetic_env / ".planet",
+        "dev",
+        server.profile("oidc_device_code", "device-public", scopes=scopes),
+    )
+    ctx = planet_profiles.open_profile("dev")
+    info = ctx.device_login_initiate()
+    approve_device(verification_uri=info["verification_uri"], user_code=info["user_code"])
+    ctx.device_login_complete(info)
+    token = ctx.token_manager.cached()  # type: ignore[union-attr]
+    assert token is not None and token.refresh_token and token.access_token.count(".") == 2  # a JWT
+    at = datetime.datetime.fromtimestamp(token.expires_at).astimezone()  # type: ignore[arg-type]
+
+    result = run("logout", "dev")
+
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Revoked the refresh token of profile dev."
+    assert lines[1].startswith(
+        f"The server cannot revoke the access token (a JWT): it stays valid until it expires at {at:%H:%M:%S}"
+    )
+    assert lines[2].startswith("Logged out of profile dev: deleted ")
+    client = ctx.auth_client()
+    assert client.introspect(token.refresh_token, "refresh_token") == {"active": False}  # type: ignore[attr-defined]
 
 
 def test_login_device_on_a_type_without_device_flow(devserver: DevServer, hermetic_env: Path) -> None:

@@ -103,10 +103,8 @@ def test_each_grant_works_with_a_single_method_client(
         with caplog.at_level(logging.INFO, logger="planet_profiles.oauth"):
             log_in(ctx, server)
             api_ok(ctx, server)
-            try:  # revocation: the refresh token, then the access token
-                ctx.logout()
-            except OAuthError as exc:  # the dev server cannot revoke its JWT access tokens
-                assert exc.error == "unsupported_token_type"
+            # revocation: the refresh token, then the access token (the dev server cannot revoke a JWT one)
+            assert ctx.logout().get("access_token") in ("revoked", "unsupported")
         used = [(e.path, e.client_auth, e.status) for e in relay.exchanges if e.client_auth]
         assert used and {path for path, _, _ in used} >= {"/token", "/token/revocation"}
         if named or registered == default:

@@ -109,7 +109,7 @@ def test_every_entry_point_gives_the_same_answer(case: str, hermetic_env: Path) 
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["good"]["client_type"] == "none"  # one bad file does not break `list`
     assert rows["bad"]["client_type"] == "(invalid file)"
-    assert f"warning: {path}: " in listed.stderr and problem.message in listed.stderr
+    assert f"warning: profile bad is invalid: {path}: " in listed.stderr and problem.message in listed.stderr
 
     # the pre-commit hook
     assert main_validate([str(path)]) == 1

@@ -516,3 +516,27 @@ def test_debug_log_has_command_but_no_data(
     assert "encrypt" in caplog.text and "decrypt" in caplog.text
     assert SECRET not in caplog.text
     assert use_age_key.secret not in caplog.text
+
+
+def test_set_values_keeps_other_ciphertext_byte_identical(profile_dir: Path, use_age_key: AgeKey) -> None:
+    """`Sops.set_values` (the copier update task's quiet path): changed clear-text keys, a shrunk list, a
+    removed key; every encrypted value and the data key byte-identical, the file itself untouched."""
+    target = make_encrypted_profile(profile_dir, PROFILE, [use_age_key.recipient])
+    before_bytes = target.read_bytes()
+    before = json.loads(before_bytes)
+
+    out = Sops().set_values(target, {"client_id": "other", "scopes": ["read"]}, remove=["auth_server"])
+
+    assert target.read_bytes() == before_bytes
+    assert sorted(p.name for p in profile_dir.iterdir()) == [target.name]  # sops' working copy is gone
+    after = json.loads(out)
+    assert after["client_secret"] == before["client_secret"]
+    assert after["nested"]["password"] == before["nested"]["password"]
+    assert after["sops"]["age"] == before["sops"]["age"] and after["sops"]["mac"] != before["sops"]["mac"]
+    assert list(after) == ["client_type", "client_id", "client_secret", "scopes", "nested", "sops"]
+    target.write_bytes(out)
+    assert Sops().decrypt(target) == {
+        **{k: v for k, v in PROFILE.items() if k != "auth_server"},
+        "client_id": "other",
+        "scopes": ["read"],
+    }

@@ -520,6 +520,42 @@ def test_update_reencrypts_clear_text_changes(
 
 
 @pytest.mark.integration
+def test_update_keeps_unchanged_ciphertext_byte_identical(
+    generated: Callable[[str], tuple[Path, Path]], age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14 point 15: `copier update` changing a clear-text answer changes only that key and the MAC
+    in `auth_client.sops.json` (through `sops set`): the secret's ciphertext and the data key stay
+    byte-identical, so a reviewer's diff shows what changed and nothing else."""
+    dest, _ = generated("oidc_client_credentials_secret")
+    file = dest / "svc" / "auth_client.sops.json"
+    before = json.loads(file.read_text())
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key.identity_file)
+
+    result = _update(dest, "--data", "scopes=[api.read, api.write]", "--data", "client_id=svc-2")
+    assert result.returncode == 0, result.stderr
+
+    after = json.loads(file.read_text())
+    assert after["client_secret"] == before["client_secret"] and after["client_secret"].startswith("ENC[")
+    assert after["sops"]["age"] == before["sops"]["age"]  # the same data key, wrapped as before
+    assert after["sops"]["mac"] != before["sops"]["mac"]
+    assert (after["client_id"], after["scopes"]) == ("svc-2", ["api.read", "api.write"])
+    assert list(after) == list(before)  # keys stay where they were
+    diff = git(dest, "diff", "--unified=0", "--", "svc/auth_client.sops.json")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert not [line for line in changed if "client_secret" in line or "ENC[" in line and "mac" not in line]
+    assert any('"svc-2"' in line for line in changed) and any('"api.write"' in line for line in changed)
+    assert decrypt(file, age_key) == {
+        **expected("oidc_client_credentials_secret"),
+        "client_id": "svc-2",
+        "scopes": ["api.read", "api.write"],
+    }
+    assert planet_profiles.validate_file(file) == []
+    leftovers = [p.name for p in file.parent.iterdir() if p.name not in (file.name, ".copier-answers.yml")]
+    assert leftovers == []  # sops' working copy is gone
+    assert files_containing([dest, Path(os.environ["TMPDIR"])], [SECRET]) == []
+
+
+@pytest.mark.integration
 def test_update_without_key(generated: Callable[[str], tuple[Path, Path]], age_key: AgeKey) -> None:
     """Unchanged clear text: nothing to re-encrypt, no key needed. Changed: a clear error, ciphertext kept."""
     dest, _ = generated("oidc_client_credentials_secret")

@@ -67,31 +67,37 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file differs from the models.")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def schema(check: bool, directory: Path | None) -> None:
-    """Write (or --check) the JSON Schema files.
+    """Write the JSON Schema files into DIRECTORY (or --check them).
 
-    They are generated from the config models.
-
-    DIRECTORY defaults to the package's schema directory (the checkout's `schema/`).
+    They are generated from the config models: one per client type and an index. Writing needs a
+    DIRECTORY (e.g. `planet-profiles schema ./schema` for an editor or a CI of your own); the installed
+    package's files are never rewritten. `--check` without DIRECTORY checks the installed package's files.
     """
     from .. import _schema
 
+    if directory is None and not check:
+        raise click.UsageError(
+            "give the DIRECTORY to write the schema files into, e.g. `planet-profiles schema ./schema` "
+            "(the installed package's own schema files are not rewritten; `--check` checks them)"
+        )
     where = directory or _schema.schema_dir()
     if check:
         drift = _schema.schema_drift(where)
         for name in drift:
             click.echo(f"{where / name}: out of date")
         if drift:
+            fix = f"planet-profiles schema {where}" if directory else "make schema"
             raise CliError(
-                f"{len(drift)} schema file(s) in {where} differ from the models; "
-                f"regenerate them with `planet-profiles schema {where}`"
+                f"{len(drift)} schema file(s) in {where} differ from the models; regenerate them with `{fix}`"
             )
         click.echo(f"{where}: schema files up to date")
         return
-    changed = _schema.write_schemas(where)
+    assert directory is not None
+    changed = _schema.write_schemas(directory)
     for path in changed:
         click.echo(f"wrote {path}")
     if not changed:
-        click.echo(f"{where}: schema files up to date")
+        click.echo(f"{directory}: schema files up to date")
 
 
 def _answers(pairs: tuple[str, ...]) -> dict[str, str]:

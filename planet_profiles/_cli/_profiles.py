@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._errors import ProfileError
+from .._errors import ConfigError, ProfileError
 from .._names import REDACTED
 from .._terminal import inert
 from ._app import cli, emit_json, json_option, profile_argument
@@ -25,22 +25,43 @@ if TYPE_CHECKING:
 log = logging.getLogger("planet_profiles.cli")
 
 
-def _selected_profile() -> str | None:
-    """The name the selection picks without an argument, or None when that is not a plain profile."""
+def _selected_profile() -> tuple[str, str] | None:
+    """The name the selection picks without an argument and the source that set it (`PL_AUTH_PROFILE`,
+    the built-in default), or None when that is not a plain profile."""
     from .._selection import explain_selection
 
     try:
         row = next(r for r in explain_selection() if r["selected"])
     except ProfileError:
         return None  # a broken ~/.planet.json breaks the commands that select, not `list`
-    return (
-        str(row["value"]) if row["value"] and row["source"].startswith(("PL_AUTH_PROFILE", "built")) else None
-    )
+    if row["value"] and row["source"].startswith(("PL_AUTH_PROFILE", "built")):
+        return str(row["value"]), str(row["origin"])
+    return None
 
 
-def _row(
-    name: str, location: ProfileLocation | None, client_type: str | None, selected: str | None
-) -> dict[str, Any]:
+def _check_selected(selected: tuple[str, str] | None, names: set[str]) -> str | None:
+    """The selected name as listed (lower case), or None with a warning when it is invalid or not found:
+    `list` still lists, but does not pass over a selection that every other command would refuse."""
+    from .._locations import check_profile_name
+
+    if selected is None:
+        return None
+    value, origin = selected
+    try:
+        name = check_profile_name(value, source=origin)
+    except ProfileError as exc:
+        click.echo(f"warning: the selected profile is invalid: {exc}", err=True)
+        return None
+    if name not in names:
+        click.echo(
+            f"warning: {origin} selects profile {name!r}, which does not exist: commands without a NAME fail",
+            err=True,
+        )
+        return None
+    return name
+
+
+def _row(name: str, location: ProfileLocation | None, client_type: str | None) -> dict[str, Any]:
     state = read_token_state(token_file(name, location))
     return {
         "name": name,
@@ -51,16 +72,15 @@ def _row(
         "origin": location.origin if location else "built-in",
         "directory": str(location.root) if location else None,
         "file": str(location.file) if location else None,
-        "selected": name == selected,
     }
 
 
-def _builtin_rows(taken: set[str], selected: str | None) -> list[dict[str, Any]]:
+def _builtin_rows(taken: set[str]) -> list[dict[str, Any]]:
     from .._builtins import builtin_config, builtin_names
 
     try:
         names = [n for n in builtin_names() if n not in taken]
-        return [_row(n, None, (builtin_config(n) or {}).get("client_type"), selected) for n in names]
+        return [_row(n, None, (builtin_config(n) or {}).get("client_type")) for n in names]
     except ProfileError as exc:
         log.warning("built-in profiles are not listed: %s", exc)
         return []
@@ -73,20 +93,33 @@ def list_command(as_json: bool) -> None:
 
     Profiles are searched in ~/.planet, then PL_AUTH_PROFILE_PATH; built-in ones are listed too.
     Shows the client type, where the profile was found, whether it is encrypted, and its token state
-    (none, valid, expired, refreshable). `*` marks the profile used when none is named. Needs no key.
+    (none, valid, expired, refreshable). `*` marks the profile used when none is named, `!` a profile
+    that fails its schema check (a warning names its first problem). Needs no key.
     """
     from .._locations import list_profiles
+    from .._validate import validate_file
 
-    selected = _selected_profile()
     rows = []
     for location in list_profiles():
+        problems = validate_file(location.file)
+        if problems:  # in the order `show` prints them: a "did you mean" first
+            problems = list(ConfigError.from_problems(problems).problems)
         try:
             client_type = read_raw(location.file).get("client_type")
-        except ProfileError as exc:
+        except ProfileError:
             client_type = "(invalid file)"
-            click.echo(f"warning: {exc}", err=True)
-        rows.append(_row(location.name, location, client_type, selected))
-    rows += _builtin_rows({r["name"] for r in rows}, selected)
+        row = _row(location.name, location, client_type)
+        row["problems"] = [str(problem) for problem in problems]
+        rows.append(row)
+    rows += _builtin_rows({r["name"] for r in rows})
+    selected = _check_selected(_selected_profile(), {r["name"] for r in rows})
+    for row in rows:
+        row["selected"] = row["name"] == selected
+        row.setdefault("problems", [])
+        if row["problems"]:
+            more = len(row["problems"]) - 1
+            also = f" (and {more} more: `planet-profiles show {row['name']}` lists them)" if more else ""
+            click.echo(f"warning: profile {row['name']} is invalid: {row['problems'][0]}{also}", err=True)
     if as_json:
         emit_json(rows)
         return
@@ -94,12 +127,12 @@ def list_command(as_json: bool) -> None:
     for r in rows:
         origin = f"{r['directory']} ({r['origin']})" if r["directory"] else r["origin"]
         enc = "yes" if r["encrypted"] else "no"
-        table.append(
-            ("*" if r["selected"] else "", r["name"], str(r["client_type"]), enc, r["token"], origin)
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        mark = "!" if r["problems"] else "*" if r["selected"] else ""
+        name = f"{r['name']} (invalid)" if r["problems"] else r["name"]
+        table.append((mark, name, str(r["client_type"]), enc, r["token"], origin))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 # ---------------------------------------------------------------- show

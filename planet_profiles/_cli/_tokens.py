@@ -7,15 +7,19 @@ the profile config nor any HTTP or schema library (see `_cached_access_token`).
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .._errors import AuthError
 from ._app import cli, profile_argument
 from ._common import human_duration
+
+if TYPE_CHECKING:
+    from .._tokens import Token
 
 
 def _cached_access_token(name: str | None) -> str | None:
@@ -121,19 +125,37 @@ def login(name: str | None, no_browser: bool, device: bool, scopes: tuple[str, .
 def logout(name: str | None) -> None:
     """Revoke the tokens (RFC 7009) and delete them locally.
 
-    The local token file is deleted even when the server cannot be reached; a warning says so.
+    Says what the server revoked. An access token the server cannot revoke (a JWT access token, for many
+    servers) stays valid until its expiry, which is printed. The local token file is deleted even when
+    the server cannot be reached; a warning says so.
     """
     from .._loader import open_profile
 
     ctx = open_profile(name)
     path = ctx.token_file_path()
     had_token = path is not None and path.exists()
+    cached = ctx.token_manager.cached() if ctx.token_manager is not None else None
+    outcome: dict[str, str] = {}
     try:
-        ctx.logout()
+        outcome = ctx.logout()
     except AuthError as exc:
         click.echo(f"warning: the server did not revoke the token: {exc}", err=True)
     profile = ctx.profile_name()
+    revoked = [kind.replace("_", " ") for kind, done in outcome.items() if done == "revoked"]
+    if revoked:
+        click.echo(f"Revoked the {' and the '.join(revoked)} of profile {profile}.")
+    if outcome.get("access_token") == "unsupported":
+        click.echo(f"The server cannot revoke the access token (a JWT): {_expiry(cached)}.")
     if had_token:
         click.echo(f"Logged out of profile {profile}: deleted {path}.")
     else:
         click.echo(f"Profile {profile} had no token to delete.")
+
+
+def _expiry(token: Token | None) -> str:
+    """When an access token that stays valid stops working: `it expires at 14:05:09 (in 4 min 12 s)`."""
+    if token is None or token.expires_at is None:
+        return "it stays valid until it expires"
+    at = datetime.datetime.fromtimestamp(token.expires_at).astimezone()
+    left = human_duration(token.expires_at - time.time())
+    return f"it stays valid until it expires at {at:%H:%M:%S %Z} (in {left})"

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from .._clients import OidcAuthClient
 from .._config import ClientConfig
 from .._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
+from .._names import login_command
 from .._oauth import error_from
 from .._terminal import inert
 from .._tokens import Token, fingerprint
@@ -52,7 +53,8 @@ SLOW_DOWN_STEP = 5.0  # RFC 8628 §3.5: slow_down → "the interval MUST be incr
 _MAX_PENDING = 32  # initiation times kept per client (device logins started but not completed)
 _SHOWN = ("user_code", "verification_uri", "verification_uri_complete")  # RFC 8628 §3.3: shown to the user
 
-_RESTART_HINT = "Start a new device login (`planet-profiles login NAME`, or `device_login_initiate()` again)"
+def _restart_hint(file: str | None) -> str:
+    return f"Start a new device login (`{login_command(file)}`, or `device_login_initiate()` again)"
 
 
 def _number(value: object) -> float | None:
@@ -197,7 +199,7 @@ class _DeviceCodeFlow(OidcAuthClient):
                             error_description=err.error_description,
                             status_code=err.status_code,
                             file=self.file,
-                            hint=_RESTART_HINT + " and approve it",
+                            hint=_restart_hint(self.file) + " and approve it",
                         ) from None
                     if err.error == "expired_token":
                         raise self._expired("the device code expired at the server", err) from None
@@ -229,7 +231,7 @@ class _DeviceCodeFlow(OidcAuthClient):
             error_description=err.error_description if err else None,
             status_code=err.status_code if err else None,
             file=self.file,
-            hint=_RESTART_HINT + " and approve it before the code expires",
+            hint=_restart_hint(self.file) + " and approve it before the code expires",
         )
 
     # --- interactive login ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .. import __version__, _http
 from .._clients import ApiHostsClient
 from .._config import ClientConfig, PlanetLegacyConfig, secret_value
 from .._errors import InvalidGrantError, LoginRequiredError, OAuthError
+from .._names import login_command
 from .._tokens import Token
 
 __all__ = ["API_KEY_SCHEME", "PlanetLegacyAuthClient", "legacy_token"]
@@ -119,7 +120,7 @@ class PlanetLegacyAuthClient(ApiHostsClient):
                 f"a legacy login needs the {what}",
                 file=self._file,
                 hint="Pass `username=` and `password=` to `login()`, or allow the terminal prompt "
-                "(`allow_tty_prompt=True`, `planet-profiles login NAME`)",
+                f"(`allow_tty_prompt=True`, `{login_command(self._file)}`)",
             )
         answer = ask()
         if not answer:

@@ -24,6 +24,7 @@ from typing import Any
 from .._clients import OidcAuthClient
 from .._config import ResourceOwnerFlowConfig, secret_value
 from .._errors import InvalidGrantError, LoginRequiredError
+from .._names import login_command
 from .._tokens import Token
 
 __all__ = [
@@ -87,7 +88,7 @@ class ResourceOwnerAuthClient(OidcAuthClient):
             raise LoginRequiredError(
                 f"`{self.client_type}` needs a login: the profile holds no username and password",
                 file=self._file,
-                hint=_LOGIN_HINT.replace("Pass", "Run `planet-profiles login NAME`, pass", 1),
+                hint=_LOGIN_HINT.replace("Pass", f"Run `{login_command(self._file)}`, pass", 1),
             )
         return self._password_grant(username, password, None, None, stored=True)
 
