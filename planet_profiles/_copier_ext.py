@@ -106,10 +106,6 @@ _TEMPLATE_VAR = "template"  # the root copier.yml's choice between `profile` and
 # ---------------------------------------------------------------- the document
 
 
-def _schema(client_type: str) -> dict[str, Any]:
-    return type_schema(client_type).schema
-
-
 def _known_type(client_type: Any) -> TypeGuard[str]:
     return isinstance(client_type, str) and client_type in client_types()
 
@@ -126,7 +122,7 @@ def _rule_asked_last(client_type: str, key: str) -> KeyRule | None:
 
 def type_keys(client_type: str) -> tuple[str, ...]:
     """The keys of `TEMPLATE_KEYS` that `client_type` has."""
-    properties = _schema(client_type)["properties"]
+    properties = type_schema(client_type).properties
     return tuple(key for key in TEMPLATE_KEYS if key in properties)
 
 
@@ -142,7 +138,7 @@ def build_document(answers: Mapping[str, Any], *, with_secrets: bool) -> dict[st
     `with_secrets`.
     """
     client_type = answers["client_type"]
-    properties = _schema(client_type)["properties"]
+    properties = type_schema(client_type).properties
     doc: dict[str, Any] = {"client_type": client_type}
     for key in type_keys(client_type):
         value = answers.get(key)
@@ -173,7 +169,7 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
     if not _known_type(client_type):
         return ""
     if not _given(value):
-        if key in _schema(client_type).get("required", ()):
+        if key in type_schema(client_type).required:
             return f"`{key}` is required for client_type `{client_type}`"
         rule = _rule_asked_last(client_type, key)
         if rule is not None and not any(_given(answers.get(k)) for k in rule.keys):
@@ -190,7 +186,7 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
     for other in related:  # only well-typed: a later question's `--data` answer is still unparsed here
         answer = answers.get(other)
         typed = _is_str_list(answer) if other == "allowed_issuer_hosts" else isinstance(answer, str)
-        if typed and _given(answer) and other in _schema(client_type)["properties"]:
+        if typed and _given(answer) and other in type_schema(client_type).properties:
             doc[other] = answer
     pointers = {f"/{k}" for k in (key, *related) if k in doc and (k == key or key == "allowed_issuer_hosts")}
     messages = [
