@@ -35,7 +35,7 @@ def invalid_token(message: str, description: str, *, file: str | None = None) ->
     )
 
 
-def key_fits_alg(jwk: Mapping[str, Any], alg: str) -> bool:
+def key_fits_alg(jwk: Mapping[str, object], alg: str) -> bool:
     """True when `jwk` can verify `alg` signatures: right `kty`/`crv`, and its own `alg` (if any) is `alg`."""
     if jwk.get("alg") not in (None, alg):
         return False
@@ -79,7 +79,7 @@ class JwksCache:
         self._policy = policy
         self._file = file
         self._lock = threading.Lock()
-        self._keys: list[dict[str, Any]] | None = None
+        self._keys: list[dict[str, object]] | None = None
         self._fetched_at = float("-inf")
         self._attempted_at = float("-inf")
         self._failure: ProfileError | None = None
@@ -157,7 +157,7 @@ class JwksCache:
         self._keys, self._fetched_at, self._failure = keys, now, None
         self._built.clear()
 
-    def _fetch(self) -> list[dict[str, Any]]:
+    def _fetch(self) -> list[dict[str, object]]:
         uri = self.uri
         resp = _http.request("GET", uri, headers={"Accept": "application/json"}, policy=self._policy)
         host = urlsplit(uri).netloc or uri

@@ -26,7 +26,7 @@ ENC_PATTERN = re.compile(
 """A value encrypted by sops; group `type` is the clear value's type (`str`, `float`, `bool`, …)."""
 
 
-def plaintext_secret_problems(doc: Mapping[str, Any], file: str) -> list[Problem]:
+def plaintext_secret_problems(doc: Mapping[str, object], file: str) -> list[Problem]:
     """A plaintext profile file holds no secret key (DESIGN: "Profiles on disk")."""
     return [
         Problem(
@@ -40,7 +40,7 @@ def plaintext_secret_problems(doc: Mapping[str, Any], file: str) -> list[Problem
     ]
 
 
-def sops_in_plaintext(doc: Mapping[str, Any], file: str) -> list[Problem]:
+def sops_in_plaintext(doc: Mapping[str, object], file: str) -> list[Problem]:
     """A plaintext profile file holds no `sops` block."""
     if "sops" not in doc:
         return []
@@ -67,17 +67,18 @@ _NOT_SOPS = "not encrypted with sops"
 _HOW = "encrypt it with `planet-profiles encrypt` (sops with the project's .sops.yaml)"
 
 
-def sops_problems(doc: Mapping[str, Any], file: str, skip: set[str]) -> list[Problem]:
+def sops_problems(doc: Mapping[str, object], file: str, skip: set[str]) -> list[Problem]:
     """Shape of the `sops` block, secrets encrypted, all else clear text; adds to `skip` the keys reported."""
     problems = [
         Problem(file, ptr, f"{_NOT_SOPS}: {msg}") for ptr, msg in _sops_block_problems(doc.get("sops"))
     ]
     for key in SECRET_KEYS:
-        if key not in doc or doc[key] is None:
+        value = doc.get(key)
+        if value is None:
             continue
-        match = ENC_PATTERN.match(doc[key]) if isinstance(doc[key], str) else None
+        match = ENC_PATTERN.match(value) if isinstance(value, str) else None
         if match is None:
-            state = "is empty" if doc[key] == "" else f"is not encrypted: {_HOW}"
+            state = "is empty" if value == "" else f"is not encrypted: {_HOW}"
             problems.append(Problem(file, pointer([key]), f"`{key}` {state}"))
             skip.add(key)
         elif match["type"] != "str":
