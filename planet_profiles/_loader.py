@@ -109,7 +109,7 @@ def open_profile(
             profile_file=location.file if location else None,
             sops=sops,
         )
-        manager = _manager(client, store)
+        manager = _manager(client, store, name)
     return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
 
 
@@ -128,13 +128,13 @@ def _warn_on_recipient_drift(location: _locations.ProfileLocation) -> None:
         log.warning("%s", problem)
 
 
-def _manager(client: AuthClient, store: TokenStore) -> TokenManager:
+def _manager(client: AuthClient, store: TokenStore, name: str) -> TokenManager:
     """The token manager of `client`; a client with a shared secret remembers negotiated client
     authentication beside the token file (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
     if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
         path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
         client.remember_client_auth_in(path)
-    return TokenManager(client, store)
+    return TokenManager(client, store, profile_name=name)
 
 
 def from_config(
@@ -159,7 +159,7 @@ def from_config(
     if client.uses_tokens:
         initial = Token(initial_token_data, file="initial_token_data") if initial_token_data else None
         store = token_store(profile_name, save_token_file=save_token_file, initial=initial)
-        manager = _manager(client, store)
+        manager = _manager(client, store, profile_name)
         if initial is not None and save_token_file:
             manager.set(initial)
     return AuthContext(

@@ -170,10 +170,17 @@ class Token:
 
 
 class TokenStore(Protocol):
-    """Where a profile's token is kept. `path` is None for memory-only stores."""
+    """Where a profile's token is kept. `path` is None for memory-only stores.
+
+    `unreadable` says why the last `load` found a token it cannot decrypt with the current key (a cache
+    miss, e.g. after a rotation of keys), else None; the `TokenManager` then gets a new token (client
+    credentials) or asks for a login, and the next `save` writes for the current key."""
 
     @property
     def path(self) -> Path | None: ...
+
+    @property
+    def unreadable(self) -> str | None: ...
 
     def load(self) -> Token | None: ...
 
@@ -183,7 +190,9 @@ class TokenStore(Protocol):
 
 
 class MemoryTokenStore:
-    """Keeps the token in memory only (`save_token_file=False`)."""
+    """Keeps the token in memory only (`save_token_file=False`, or no writable HOME)."""
+
+    unreadable: str | None = None
 
     def __init__(self, initial: Token | None = None) -> None:
         self._token = initial
@@ -257,6 +266,8 @@ def read_token_data(path: Path) -> dict[str, Any] | None:
 class FileTokenStore:
     """A plaintext planet-auth compatible `token.json` (0600 in a 0700 directory, atomic writes)."""
 
+    unreadable: str | None = None
+
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
 
@@ -301,9 +312,10 @@ class SopsTokenStore(FileTokenStore):
     key of its owner only (TOK-11, `planet_profiles._token_keys.own_recipients`), never to recipients read
     from the profile file. Tokens are decrypted in memory and encrypted from memory (TOK-08).
 
-    A token file the current key cannot decrypt (written for another key, or for the profile's recipients
-    by an earlier version) is no token: `load` logs why and returns None; the next `save` replaces it,
-    encrypted to the owner's key.
+    A token file the current key cannot decrypt (written for a key since rotated away, or for the
+    profile's recipients by an earlier version) is a cache miss, never an outage: `load` returns None and
+    sets `unreadable` to the reason (the `TokenManager` logs it and gets a new token, or asks for a login);
+    the next `save` replaces the file, encrypted to the current key.
     """
 
     def __init__(self, path: Path, *, profile_file: Path, sops: Sops | None = None) -> None:
@@ -317,12 +329,14 @@ class SopsTokenStore(FileTokenStore):
         return self._sops or default_sops()
 
     def load(self) -> Token | None:
+        self.unreadable = None
         if _read_private(self._path) is None:
             return None
         try:
             data = self._tool().decrypt(self._path)
         except SopsNoKeyError as exc:  # the message names the file and the reason, never a value
-            log.warning("ignoring the token file, as if there were none: %s", exc)
+            self.unreadable = exc.message
+            log.debug("token file unreadable with the current key, a cache miss: %s", exc)
             return None
         return Token(data, file=str(self._path))
 
