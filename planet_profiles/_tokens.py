@@ -37,6 +37,7 @@ __all__ = [
     "read_token_data",
     "recipients_of",
     "token_store",
+    "unwritable_reason",
 ]
 
 log = logging.getLogger("planet_profiles.tokens")
@@ -362,6 +363,21 @@ class SopsTokenStore(FileTokenStore):
 
 
 PLAINTEXT_TOKENS_ENV = "PL_AUTH_PLAINTEXT_TOKENS"
+_told_memory_only: list[str] = []  # the one log line per process about an unwritable HOME
+
+
+def unwritable_reason(directory: Path) -> str | None:
+    """Why tokens cannot be saved in `directory` (created when missing), or None: its nearest existing
+    ancestor is not a directory, or this process may not write it (`os.access`, which also answers no on a
+    read-only file system). Nothing is created here."""
+    probe = Path(os.path.abspath(directory))
+    while not os.path.lexists(probe) and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None
 
 
 def token_store(
@@ -373,12 +389,27 @@ def token_store(
     sops: Sops | None = None,
 ) -> TokenStore:
     """Memory-only, `token.sops.json` for encrypted profiles (unless `PL_AUTH_PLAINTEXT_TOKENS=1`), else
-    `token.json`."""
+    `token.json`. Without a writable HOME (a container's read-only root file system, a random uid), tokens
+    are kept in memory, said once per process in one log line."""
     if not save_token_file:
         return MemoryTokenStore(initial)
     encrypted = profile_file is not None and is_encrypted_name(profile_file)
-    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
+    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        encrypted = False
+    path = _locations.token_path(name, encrypted=encrypted)
+    why = unwritable_reason(path.parent)
+    if why is not None:
+        if not _told_memory_only:
+            _told_memory_only.append(why)
+            log.warning(
+                "tokens are kept in memory only, one per process (%s, so nothing can be saved under "
+                "HOME=%s); to share them between processes and restarts, point HOME at a writable "
+                "directory (e.g. an emptyDir volume)",
+                why,
+                Path.home(),
+            )
+        return MemoryTokenStore(initial)
+    if encrypted:
         assert profile_file is not None
-        path = _locations.token_path(name, encrypted=True)
         return SopsTokenStore(path, profile_file=profile_file, sops=sops)
-    return FileTokenStore(_locations.token_path(name))
+    return FileTokenStore(path)
