@@ -41,9 +41,8 @@ def _dockerfile_env() -> dict[str, str]:
 def test_the_deployment_mounts_what_the_loader_is_told_to_read() -> None:
     deployment = _one(_documents("deployment.yaml"), "Deployment")
     pod = deployment["spec"]["template"]["spec"]
-    assert deployment["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"][
-        "labels"
-    ].items()
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     (container,) = pod["containers"]
     env = {item["name"]: item["value"] for item in container["env"]}
     mounts = {m["name"]: PurePosixPath(m["mountPath"]) for m in container["volumeMounts"]}
@@ -89,7 +88,7 @@ def test_the_dockerfile_reads_right() -> None:
     assert instructions[0] == "FROM" and instructions.count("FROM") == 2
     assert set(instructions) <= {"FROM", "COPY", "RUN", "ENV", "USER", "ENTRYPOINT"}, instructions
     user = next(line.split()[1] for line in lines if line.startswith("USER "))
-    assert all(part.isdigit() and int(part) > 0 for part in user.split(":"))  # numeric: runAsNonRoot can check
+    assert all(part.isdigit() and int(part) > 0 for part in user.split(":"))  # runAsNonRoot can check it
     entry = next(line for line in lines if line.startswith("ENTRYPOINT "))
     assert entry.startswith('ENTRYPOINT ["')  # exec form: signals reach Python
     text = "\n".join(lines)
