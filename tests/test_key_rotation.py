@@ -14,7 +14,9 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -37,29 +39,33 @@ def _recipients(path: Path) -> list[str]:
     return [entry["recipient"] for entry in json.loads(path.read_text())["sops"].get("age") or []]
 
 
-def _stale_token_file(home: Path, name: str, key: AgeKey) -> Path:
-    """`~/.planet/NAME/token.sops.json`, valid but encrypted to `key` (not the one the process has)."""
-    path = home / ".planet" / name / "token.sops.json"
-    path.parent.mkdir(parents=True, mode=0o700)
-    Sops().encrypt(
-        {**STALE, "_iat": 2_000_000_000, "_exp": 2_000_003_600}, path, age_recipients=[key.recipient]
-    )
-    return path
+@pytest.fixture
+def rotated_away(
+    tmp_path: Path, hermetic_env: Path, use_age_key: AgeKey, age_key2: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, dict[str, Any]], Path]:
+    """`rotated_away(name, profile)`: the profile, encrypted for the process's key (`use_age_key`) in a team
+    checkout on `PL_AUTH_PROFILE_PATH`, and its `~/.planet/NAME/token.sops.json`, valid but encrypted to
+    another key (`age_key2`), as a rotation of keys leaves it; returns the token file."""
+    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", str(tmp_path / "team"))
+
+    def make(name: str, profile: dict[str, Any]) -> Path:
+        make_encrypted_profile(tmp_path / "team" / name, profile, [use_age_key.recipient])
+        path = hermetic_env / ".planet" / name / "token.sops.json"
+        path.parent.mkdir(parents=True, mode=0o700)
+        stale = {**STALE, "_iat": 2_000_000_000, "_exp": 2_000_003_600}
+        Sops().encrypt(stale, path, age_recipients=[age_key2.recipient])
+        return path
+
+    return make
 
 
 def test_client_credentials_get_a_new_token_for_the_current_key(
-    tmp_path: Path,
-    hermetic_env: Path,
+    rotated_away: Callable[[str, dict[str, Any]], Path],
     devserver: DevServer,
     use_age_key: AgeKey,
-    age_key2: AgeKey,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    profile = devserver.profile("oidc_client_credentials_secret", "cc-secret")
-    make_encrypted_profile(tmp_path / "team" / "svc", profile, [use_age_key.recipient])
-    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", str(tmp_path / "team"))
-    token_file = _stale_token_file(hermetic_env, "svc", age_key2)
+    token_file = rotated_away("svc", devserver.profile("oidc_client_credentials_secret", "cc-secret"))
     devserver.reset_stats()
     ctx = planet_profiles.open_profile("svc")
     assert ctx.request_authenticator_is_ready()  # a service never needs a user
@@ -79,21 +85,15 @@ def test_client_credentials_get_a_new_token_for_the_current_key(
 
 @pytest.mark.parametrize("client_type", ["oidc_auth_code", "oidc_device_code"])
 def test_a_user_profile_asks_for_a_login_naming_the_profile_and_the_reason(
-    tmp_path: Path,
-    hermetic_env: Path,
+    rotated_away: Callable[[str, dict[str, Any]], Path],
     devserver: DevServer,
-    use_age_key: AgeKey,
     age_key2: AgeKey,
-    monkeypatch: pytest.MonkeyPatch,
     client_type: str,
 ) -> None:
     client = "native-public" if client_type == "oidc_auth_code" else "device-public"
     extra = {"local_redirect_uri": "http://127.0.0.1/callback"} if client_type == "oidc_auth_code" else {}
-    profile = devserver.profile(client_type, client, **extra)
     # a user profile with a secret-free config, encrypted all the same (tokens follow the profile file)
-    make_encrypted_profile(tmp_path / "team" / "web", profile, [use_age_key.recipient])
-    monkeypatch.setenv("PL_AUTH_PROFILE_PATH", str(tmp_path / "team"))
-    token_file = _stale_token_file(hermetic_env, "web", age_key2)
+    token_file = rotated_away("web", devserver.profile(client_type, client, **extra))
     devserver.reset_stats()
     ctx = planet_profiles.open_profile("web")
     assert not ctx.request_authenticator_is_ready()
