@@ -30,9 +30,16 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.stamp
 OFFLINE_PIP = $(PIP) --python $(1)/bin/python install --no-index --find-links $(WHEELHOUSE)
 
-.PHONY: install wheel-venvs demo docs test test-unit lint typecheck schema check-schema bench soak clean
+.PHONY: install wheel-venvs demo docs test test-unit lint typecheck schema check-schema bench soak clean redis-server
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) redis-server
+
+# The shared token cache's tests and bench P9 start a real Redis 7 (Debian's `redis-server`), installed here
+# when it is not on PATH (as root, or through sudo where there is one).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; }
 
 # make test's prerequisites beyond `install`: the wheel, a fresh venv with the wheel (`[all]` + pre-commit)
 # for the smoke test, and a venv with planet==3.7.0 and the wheel for the SDK tests (tests/test_wheel.py,

@@ -26,9 +26,11 @@ class PlanetAuthFactory:
         save_token_file: bool = True,
         use_env: bool = True,
         use_configfile: bool = True,
+        token_cache_url: str | None = None,
     ) -> Auth:
         """Load the credentials the user selected, in the precedence of `planet_profiles.explain_selection()`:
-        arguments > `PL_AUTH_PROFILE` > `PL_AUTH_CLIENT_ID`/`_SECRET` > `PL_API_KEY` > built-in default."""
+        arguments > `PL_AUTH_PROFILE` > `PL_AUTH_CLIENT_ID`/`_SECRET` > `PL_API_KEY` > built-in default.
+        `token_cache_url` (an addition of planet-profiles): the shared token cache, as for `open_profile`."""
         from . import open_profile  # on first use: `import planet_auth_utils` stays cheap
 
         return open_profile(
@@ -39,6 +41,7 @@ class PlanetAuthFactory:
             save_token_file=save_token_file,
             use_env=use_env,
             use_configfile=use_configfile,
+            token_cache_url=token_cache_url,
         )
 
     @staticmethod
@@ -48,8 +51,9 @@ class PlanetAuthFactory:
         initial_token_data: Mapping[str, Any] | None = None,
         save_token_file: bool = True,
         save_profile_config: bool = True,
+        token_cache_url: str | None = None,
     ) -> Auth:
-        """Build a context from an in-memory client config dict."""
+        """Build a context from an in-memory client config dict (`token_cache_url`: as above)."""
         from . import from_config
 
         return from_config(
@@ -58,4 +62,5 @@ class PlanetAuthFactory:
             initial_token_data=initial_token_data,
             save_token_file=save_token_file,
             save_profile_config=save_profile_config,
+            token_cache_url=token_cache_url,
         )

@@ -77,10 +77,14 @@ def open_profile(
     use_env: bool = True,
     use_configfile: bool = True,
     sops: Sops | None = None,
+    token_cache_url: str | None = None,
 ) -> AuthContext:
     """Select the credentials (`_selection.resolve_source`: argument > environment > `~/.planet.json` >
     built-in default), locate them (`_selection.locate`: a profile on disk, else built in), load them and
-    wrap them in an `AuthContext`."""
+    wrap them in an `AuthContext`.
+
+    `token_cache_url` (`redis://…`, `rediss://…`; `""`: none) shares tokens and their renewal across
+    processes and hosts (`planet_profiles._token_cache`); default: `PL_AUTH_TOKEN_CACHE_URL`."""
     source = resolve_source(
         name,
         client_id=client_id,
@@ -94,7 +98,13 @@ def open_profile(
     if source.kind != "profile":  # ad-hoc credentials: an API key keeps no token file
         assert located.config is not None
         keep = save_token_file and source.kind != "api_key"
-        return from_config(located.config, profile_name=name, save_token_file=keep, source=source)
+        return from_config(
+            located.config,
+            profile_name=name,
+            save_token_file=keep,
+            source=source,
+            token_cache_url=token_cache_url,
+        )
     if location is None:
         assert located.config is not None
         client = make_client(parse_config(located.config, file=f"<built-in profile {name}>"))
@@ -110,7 +120,7 @@ def open_profile(
             profile_file=location.file if location else None,
             sops=sops,
         )
-        manager = _manager(client, store, name)
+        manager = _manager(client, store, name, token_cache_url)
     return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
 
 
@@ -129,13 +139,17 @@ def _warn_on_recipient_drift(location: _locations.ProfileLocation) -> None:
         log.warning("%s", problem)
 
 
-def _manager(client: AuthClient, store: TokenStore, name: str) -> TokenManager:
-    """The token manager of `client`; a client with a shared secret remembers negotiated client
-    authentication beside the token file (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
+def _manager(client: AuthClient, store: TokenStore, name: str, token_cache_url: str | None) -> TokenManager:
+    """The token manager of `client`, with the shared token cache when one is configured; a client with a
+    shared secret remembers negotiated client authentication beside the token file
+    (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
+    from ._token_cache import shared_cache
+
     if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
         path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
         client.remember_client_auth_in(path)
-    return TokenManager(client, store, profile_name=name)
+    shared = shared_cache(client, name, token_cache_url)
+    return TokenManager(client, store, shared=shared, profile_name=name)
 
 
 def from_config(
@@ -147,9 +161,11 @@ def from_config(
     save_profile_config: bool = False,
     sops: Sops | None = None,
     source: Source | None = None,
+    token_cache_url: str | None = None,
 ) -> AuthContext:
     """An `AuthContext` for an in-memory profile dict (optionally saved to `~/.planet/<name>/`, the name in
-    lower case, as planet-auth does; `profile_name()` says it as given)."""
+    lower case, as planet-auth does; `profile_name()` says it as given). `token_cache_url`: as for
+    `open_profile`."""
     _locations.check_profile_name(profile_name, source="profile_name")
     label = f"<in-memory profile {profile_name}>"
     config = parse_config(client_config, file=label)
@@ -160,7 +176,7 @@ def from_config(
     if client.uses_tokens:
         initial = Token(initial_token_data, file="initial_token_data") if initial_token_data else None
         store = token_store(profile_name, save_token_file=save_token_file, initial=initial)
-        manager = _manager(client, store, profile_name)
+        manager = _manager(client, store, profile_name, token_cache_url)
         if initial is not None and save_token_file:
             manager.set(initial)
     return AuthContext(

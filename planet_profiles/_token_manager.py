@@ -9,10 +9,12 @@ token that lives a few seconds is replaced before it expires and never sent afte
 One renewal at a time per process: callers wait on a lock and re-check after taking it, so any number of
 threads get one token request (SECURITY TOK-03, TOK-04). Across processes, a lock file beside the token file
 serialises renewals; after taking it the token file is read again and renewed only if still needed, so
-rotating refresh tokens are never used twice (TOK-05). A new token is persisted before it is handed out
-(TOK-06). If an early renewal fails for a transient reason while the token is still valid, the token keeps
-being served and attempts are throttled
-(exponential back-off up to a minute) instead of hammering the server.
+rotating refresh tokens are never used twice (TOK-05). Across hosts, a shared cache
+(`planet_profiles._token_cache`, Redis) extends both: the token is looked up there, and renewed under its
+fleet-wide lease, only when the one in memory is due, never per request. A new token is persisted (and
+published) before it is handed out (TOK-06). If an early renewal fails for a transient reason while the
+token is still valid, the token keeps being served and attempts are throttled (exponential back-off up to a
+minute) instead of hammering the server.
 
 A stored token that the current key cannot decrypt (the token file was written for a key since rotated
 away: `TokenStore.unreadable`) is a cache miss, never an outage: client credentials get a new token (logged
@@ -29,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._atomic import ensure_private_dir
 from ._clients import AuthClient
@@ -44,6 +46,9 @@ from ._errors import (
 from ._problems import PATTERN_HINTS, REFRESH_WINDOW_PATTERN
 from ._schemacheck import ecma_regex
 from ._tokens import Token, TokenStore
+
+if TYPE_CHECKING:
+    from ._token_cache import SharedTokenCache
 
 __all__ = ["REFRESH_WINDOW_ENV", "RefreshWindow", "TokenManager", "refresh_at", "still_valid"]
 
@@ -159,10 +164,12 @@ class TokenManager:
         *,
         clock: Callable[[], float] = time.time,
         refresh_window: RefreshWindow | str | None = None,
+        shared: SharedTokenCache | None = None,
         profile_name: str | None = None,
     ) -> None:
         self.client = client
         self.store = store
+        self.shared = shared
         self.profile_name = profile_name
         self._clock = clock
         self.refresh_window = RefreshWindow.of(client.token_refresh_window(), refresh_window)
@@ -174,11 +181,14 @@ class TokenManager:
         self._refused_refresh: str | None = None  # a refresh token the server refused (invalid_grant)
 
     def cached(self) -> Token | None:
-        """The token in memory (loading the store once), without any network call."""
+        """The token in memory (loading the store once, else the shared cache's), without a call to the
+        auth server."""
         if not self._loaded:
             with self._lock:
                 if not self._loaded:
                     self._token = self.store.load()
+                    if self._token is None and self.shared is not None:
+                        self._token = self.shared.get()
                     self._loaded = True
         return self._token
 
@@ -211,13 +221,22 @@ class TokenManager:
 
     def _renew_locked(self, token: Token | None, *, keep_if_valid: bool, stale: str | None = None) -> Token:
         """Renew under the process-wide file lock; the caller holds the thread lock."""
-        with file_lock(self.store.path):
+        def usable(candidate: Token | None) -> bool:
+            return candidate is not None and self.is_fresh(candidate) and candidate.access_token != stale
+
+        with file_lock(self.store.path), self._fleet_lease(usable) as shared:
+            if shared is not None and usable(shared):  # another replica renewed it
+                self.store.save(shared)  # the local path keeps the fleet's latest refresh token
+                self._token = shared
+                return shared
             if self.store.path is not None:  # another process may have renewed it meanwhile (TOK-05)
                 on_disk = self.store.load()
-                if on_disk is not None and self.is_fresh(on_disk) and on_disk.access_token != stale:
+                if usable(on_disk):
+                    assert on_disk is not None
                     self._token = on_disk
                     return on_disk
                 token = on_disk or token
+            token = shared or token  # the fleet's latest refresh token, where there is one
             try:
                 new = self._renew(token)
             except (TransportError, OAuthError) as exc:
@@ -237,10 +256,20 @@ class TokenManager:
                     return token
                 raise
             self.store.save(new)  # persist before use (TOK-06)
+            if self.shared is not None:
+                self.shared.put(new)
             self._token = new
             self._failures = 0
             self._next_attempt = 0.0
             return new
+
+    def _fleet_lease(
+        self, usable: Callable[[Token | None], bool]
+    ) -> contextlib.AbstractContextManager[Token | None]:
+        """The shared cache's lease around a renewal (`SharedTokenCache.renewal`), or nothing without one."""
+        if self.shared is None:
+            return contextlib.nullcontext()
+        return self.shared.renewal(usable)
 
     def renew_if_current(self, access_token: str) -> Token:
         """The server refused `access_token` (HTTP 401): renew unless another caller already did."""
@@ -254,12 +283,16 @@ class TokenManager:
         """Install a token obtained elsewhere (login, `initial_token_data`) and persist it."""
         with self._lock:
             self.store.save(token)
+            if self.shared is not None:
+                self.shared.put(token)
             self._token = token
             self._loaded = True
 
     def clear(self) -> None:
         with self._lock:
             self.store.delete()
+            if self.shared is not None:
+                self.shared.delete()
             self._token = None
             self._loaded = True
 

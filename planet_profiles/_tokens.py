@@ -390,7 +390,8 @@ def token_store(
 ) -> TokenStore:
     """Memory-only, `token.sops.json` for encrypted profiles (unless `PL_AUTH_PLAINTEXT_TOKENS=1`), else
     `token.json`. Without a writable HOME (a container's read-only root file system, a random uid), tokens
-    are kept in memory, said once per process in one log line."""
+    are kept in memory (and shared through the token cache of `_token_cache`, if one is set), said once per
+    process in one log line."""
     if not save_token_file:
         return MemoryTokenStore(initial)
     encrypted = profile_file is not None and is_encrypted_name(profile_file)
@@ -402,10 +403,11 @@ def token_store(
         if not _told_memory_only:
             _told_memory_only.append(why)
             log.warning(
-                "tokens are kept in memory only, one per process (%s, so nothing can be saved under "
-                "HOME=%s); to share them between processes and restarts, point HOME at a writable "
-                "directory (e.g. an emptyDir volume)",
+                "no writable HOME (%s): tokens are kept in memory, not in token files, so processes share "
+                "them only through %s (Redis) if it is set; to share them through files, point HOME "
+                "(now %s) at a writable directory, e.g. an emptyDir volume",
                 why,
+                "PL_AUTH_TOKEN_CACHE_URL",
                 Path.home(),
             )
         return MemoryTokenStore(initial)

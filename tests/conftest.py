@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures_keys",  # age keys (pyrage) and GnuPG keys, .sops.yaml helpers
     "tests.fixtures_devserver",  # the real OIDC server + protected API (node devserver/server.mjs)
     "tests.fixtures_git",  # git helpers, this tree as a hook repo, a shared PRE_COMMIT_HOME
+    "tests.fixtures_redis",  # a real redis-server on a free loopback port (the shared token cache)
     "tests.marker_guard",  # the markers `integration` and `wheel`, checked at collection and at run time
 ]
 

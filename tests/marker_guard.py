@@ -35,12 +35,15 @@ FIXTURES = {
     "hook_repo": "integration",
     "pre_commit_env": "integration",
     "gpg_key": "integration",
+    "redis_server": "integration",
 }
 
 # program (file name) -> marker
 PROGRAMS = {
     name: "integration"
-    for name in ("node", "npm", "sops", "copier", "git", "pre-commit", "gpg", "gpgconf", "gpg-agent")
+    for name in (
+        "node", "npm", "sops", "copier", "git", "pre-commit", "gpg", "gpgconf", "gpg-agent", "redis-server"
+    )
 }
 WHEEL_PATHS = tuple(
     str(REPO / part)

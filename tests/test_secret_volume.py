@@ -129,7 +129,8 @@ def test_a_home_that_cannot_be_written_keeps_tokens_in_memory_with_one_log_line(
         stores = [token_store(name, save_token_file=True) for name in ("a", "b", "a")]
     assert all(isinstance(store, MemoryTokenStore) for store in stores)
     assert len(caplog.records) == 1, caplog.text
-    assert f"{blocker} is not a directory" in caplog.text and "kept in memory only" in caplog.text
+    assert f"{blocker} is not a directory" in caplog.text
+    assert "kept in memory, not in token files" in caplog.text
     monkeypatch.setenv("HOME", str(tmp_path / "fresh-home"))  # missing, but creatable: a file store
     assert (
         token_store("a", save_token_file=True).path
@@ -244,7 +245,7 @@ def test_a_pod_loads_a_secret_mounted_profile_with_the_opt_in_only(
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert loaded.stdout.splitlines() == ["store MemoryTokenStore", "HTTP 200", "HTTP 200", "HTTP 200"]
     lines = [line for line in loaded.stderr.splitlines() if line.strip()]
-    memory = [line for line in lines if "tokens are kept in memory only" in line]
+    memory = [line for line in lines if "tokens are kept in memory, not in token files" in line]
     assert len(memory) == 1 and f"{home} is not writable" in memory[0], loaded.stderr
     plaintext = [
         line for line in lines if "holds plaintext secret(s)" in line

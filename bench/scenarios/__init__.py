@@ -1,4 +1,4 @@
-"""The benchmark scenarios P1–P8 of planet-profiles issue 6, each a small `Scenario`.
+"""The benchmark scenarios P1–P8 of planet-profiles issue 6 and P9 of issue 13, each a small `Scenario`.
 
 A scenario prepares its files once (`setup`), then `measure(ws, lib)` is called once per round for each
 library (the driver alternates which goes first) and returns samples per figure. `rows` turns all samples
@@ -99,6 +99,7 @@ def exactly(
 def all_scenarios() -> Sequence[Scenario]:
     from scenarios.cli_token import CliToken
     from scenarios.concurrency import Concurrency
+    from scenarios.fleet_cache import FleetCache
     from scenarios.multiprocess import RotatingRefresh
     from scenarios.per_request import PerRequest
     from scenarios.sops_load import SopsLoad
@@ -114,4 +115,5 @@ def all_scenarios() -> Sequence[Scenario]:
         RotatingRefresh(),
         Validate(),
         CliToken(),
+        FleetCache(),
     ]
