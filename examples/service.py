@@ -8,7 +8,7 @@ Deployment sets, and the code never names a file or a secret:
     API_URL=https://api.example.com/things              # what to call
 
 The profile (`auth_client.sops.json`) is decrypted in memory; the token is kept in the service user's
-`~/.planet/<profile>/`, encrypted for the same recipients, and renewed before it expires.
+`~/.planet/<profile>/`, encrypted to the service's own key, and renewed before it expires.
 """
 
 from __future__ import annotations

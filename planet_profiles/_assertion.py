@@ -30,12 +30,12 @@ import hashlib
 import json
 import logging
 import secrets
-import stat
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ._config import PrivateKeyJwtConfig, secret_value
+from ._documents import exposed
 from ._errors import ConfigError, Problem
 from ._locations import profile_relative_path
 from ._oauth import b64url_encode
@@ -181,7 +181,7 @@ def _read_pem(config: PrivateKeyJwtConfig, file: str | None) -> tuple[str, bytes
             f"cannot read private key file {path}: {exc.strerror or type(exc).__name__}",
             "Make it a readable file (e.g. `chmod 600` it, owned by you)",
         )
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if exposed(mode):
         log.warning("private key file %s is readable by others (mode %04o): chmod 600 it", path, mode & 0o777)
     return "client_privkey_file", data
 

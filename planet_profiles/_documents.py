@@ -7,9 +7,13 @@ read:
 1. Trust (as ssh does for its keys, SECURITY TOK-07): the file's directory is opened first and the file
    relative to it, and the mode and owner of both are taken from the open handles (`os.fstat`), i.e. of what
    is actually read, not of whatever a path names a moment later. Neither may be writable by group or
-   others, and each must belong to the user or root (`trust_problem`: the one place where a later opt-in,
-   e.g. for Kubernetes Secret mounts, can relax this). The file may be a symlink: the checks apply to the
-   file it points to.
+   others, and each must belong to the user or root (`trust_problem`). The file may be a symlink: the
+   checks apply to the file it points to. One exception, only with the opt-in
+   `PL_AUTH_ALLOW_SHARED_MODES=1`: the root of a Kubernetes Secret volume, a sticky (`1777`, or `3777`
+   with `fsGroup`) root-owned directory, where nobody but an entry's owner can replace it; the entry itself
+   (the `auth_client*.json` symlink into `..data/`) must then belong to root or the user. The same opt-in
+   lets a plaintext secret be read from a file group or others may read (`exposed`: a Secret's `0644`, or
+   `0440` with `fsGroup`). Nothing writable by group or others is ever read.
 2. Size: at most `MAX_PROFILE_BYTES` are read.
 3. Text: UTF-8, not empty, nested no deeper than `MAX_DEPTH` (checked before parsing: a nested-JSON bomb
    is a problem, never a `RecursionError`), valid JSON, and no key twice in an object (a reviewer reads the
@@ -34,14 +38,19 @@ from ._problems import describe, pointer
 __all__ = [
     "MAX_DEPTH",
     "MAX_PROFILE_BYTES",
+    "SHARED_MODES_ENV",
     "Document",
+    "exposed",
     "load_profile",
     "nesting_problem",
     "parse_json",
     "read_limited",
     "read_profile",
+    "shared_modes_allowed",
     "trust_problem",
 ]
+
+SHARED_MODES_ENV = "PL_AUTH_ALLOW_SHARED_MODES"
 
 MAX_PROFILE_BYTES = 1 << 20
 """A profile file larger than this (1 MiB) is refused; real ones are a few kB."""
@@ -69,11 +78,30 @@ class Document(NamedTuple):
     refused: bool = False
 
 
+def shared_modes_allowed() -> bool:
+    """`PL_AUTH_ALLOW_SHARED_MODES=1`: profiles come from a platform's secret mount (a Kubernetes Secret
+    volume), whose modes the platform sets: readable by a group or others, under a sticky root-owned
+    directory. Never anything writable by group or others."""
+    return os.environ.get(SHARED_MODES_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def exposed(mode: int) -> bool:
+    """A file of `mode` may be read by group or others, and the shared-modes opt-in does not allow that."""
+    return bool(mode & (stat.S_IRWXG | stat.S_IRWXO)) and not shared_modes_allowed()
+
+
+def _sticky_root_dir(st: os.stat_result) -> bool:
+    """A root-owned sticky directory, as the root of a Kubernetes Secret volume is (a tmpfs, `1777`, or
+    `3777` with `fsGroup`): anyone may add entries, only an entry's owner may replace or remove it."""
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and bool(st.st_mode & stat.S_ISVTX)
+
+
 def trust_problem(st: os.stat_result, path: str, *, what: str = "the file") -> str | None:
     """Why a profile file or directory with status `st` cannot be trusted, or None.
 
     ssh's rule for keys: writable by nobody but its owner, and owned by the user or root. Anyone else who
-    can write a profile can point its auth server (and so the client secret) anywhere.
+    can write a profile can point its auth server (and so the client secret) anywhere. With
+    `PL_AUTH_ALLOW_SHARED_MODES=1` a root-owned sticky directory (a Secret volume's root) is trusted too.
     """
     if os.name != "posix":
         return None  # Windows: ACLs, not modes; not checked here
@@ -83,12 +111,33 @@ def trust_problem(st: os.stat_result, path: str, *, what: str = "the file") -> s
             f"{what} {path} belongs to another user (uid {st.st_uid}), so it cannot be trusted; "
             f"keep profiles in files and directories you own (`chown {uid} {path}`)"
         )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    fix = f"run `chmod go-w {path}`"
+    if _sticky_root_dir(st):
+        if shared_modes_allowed():
+            return None
+        fix = f"if it is a Kubernetes Secret volume, set {SHARED_MODES_ENV}=1"
+    return (
+        f"{what} {path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}), so it "
+        f"cannot be trusted; {fix}"
+    )
+
+
+def _entry_problem(name: str, dir_fd: int, dir_stat: os.stat_result, path: str) -> str | None:
+    """The directory entry `name` itself: in a shared sticky directory it must belong to root or the user
+    (anyone may add entries there, only their owner may replace them); a symlink's target directory obeys
+    the directory rule too (e.g. a Secret volume's `..2024_…` directory)."""
+    entry = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if dir_stat.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and entry.st_uid not in (os.getuid(), 0):
         return (
-            f"{what} {path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}), so it "
-            f"cannot be trusted; run `chmod go-w {path}`"
+            f"{path} was put into a shared directory by another user (uid {entry.st_uid}), so it cannot be "
+            "trusted; remove it"
         )
-    return None
+    if not stat.S_ISLNK(entry.st_mode):
+        return None
+    target_dir = os.path.dirname(os.path.realpath(path))
+    return trust_problem(os.stat(target_dir), target_dir, what="the directory")
 
 
 def read_limited(fd: int, limit: int) -> bytes | None:
@@ -126,6 +175,8 @@ def _read_trusted(path: str) -> tuple[bytes | None, int | None, list[Problem]]:
         if not stat.S_ISREG(st.st_mode):
             return refused("cannot read the file: not a regular file")
         why = trust_problem(dir_stat, directory, what="the directory") or trust_problem(st, path)
+        if not why and dir_fd is not None:
+            why = _entry_problem(name, dir_fd, dir_stat, path)
         if why:
             return refused(why)
         raw = read_limited(fd, MAX_PROFILE_BYTES)

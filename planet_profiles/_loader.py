@@ -16,7 +16,7 @@ from . import _locations
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
-from ._documents import load_profile
+from ._documents import SHARED_MODES_ENV, exposed, load_profile
 from ._errors import ProfileError, StorageError
 from ._names import SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
@@ -51,12 +51,13 @@ def _check_plaintext_secrets(file: Path, data: Mapping[str, object], mode: int) 
     present = [key for key in SECRET_KEYS if key in data]
     if not present:
         return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if exposed(mode):
         raise StorageError(
             f"plaintext secret `{present[0]}` in a file readable by others (mode {stat.S_IMODE(mode):04o})",
             file=str(file),
             key=present[0],
-            hint=f"Run `chmod 600 {file}`; better, encrypt it: `planet-profiles encrypt {file}`",
+            hint=f"Run `chmod 600 {file}`; better, encrypt it: `planet-profiles encrypt {file}` (a file of a "
+            f"Kubernetes Secret volume: set {SHARED_MODES_ENV}=1)",
         )
     log.warning("%s holds plaintext secret(s) %s: encrypt them with `planet-profiles encrypt`", file, present)
 
@@ -147,7 +148,8 @@ def _manager(client: AuthClient, store: TokenStore, name: str, token_cache_url: 
     if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
         path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
         client.remember_client_auth_in(path)
-    return TokenManager(client, store, shared=shared_cache(client, name, token_cache_url))
+    shared = shared_cache(client, name, token_cache_url)
+    return TokenManager(client, store, shared=shared, profile_name=name)
 
 
 def from_config(

@@ -15,6 +15,11 @@ fleet-wide lease, only when the one in memory is due, never per request. A new t
 published) before it is handed out (TOK-06). If an early renewal fails for a transient reason while the
 token is still valid, the token keeps being served and attempts are throttled (exponential back-off up to a
 minute) instead of hammering the server.
+
+A stored token that the current key cannot decrypt (the token file was written for a key since rotated
+away: `TokenStore.unreadable`) is a cache miss, never an outage: client credentials get a new token (logged
+at INFO), other types raise `LoginRequiredError` naming the profile and the reason; the new token is then
+stored for the current key.
 """
 
 from __future__ import annotations
@@ -161,10 +166,12 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         refresh_window: RefreshWindow | str | None = None,
         shared: SharedTokenCache | None = None,
+        profile_name: str | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.shared = shared
+        self.profile_name = profile_name
         self._clock = clock
         self.refresh_window = RefreshWindow.of(client.token_refresh_window(), refresh_window)
         self._lock = threading.Lock()
@@ -291,6 +298,8 @@ class TokenManager:
             self._loaded = True
 
     def _renew(self, token: Token | None) -> Token:
+        if token is None and self.store.unreadable:
+            self._unreadable_token(self.store.unreadable)
         refresh = token.refresh_token if token is not None else None
         if refresh and refresh != self._refused_refresh:  # a refused refresh token is never sent again
             assert token is not None
@@ -307,6 +316,26 @@ class TokenManager:
             )
         log.debug("requesting a new token for %r", self.client)
         return self.client.grant()
+
+    def _unreadable_token(self, why: str) -> None:
+        """The stored token cannot be decrypted with the current key: say so at INFO and go on to a new
+        grant (client credentials), or ask for a login (`LoginRequiredError`)."""
+        name = self.profile_name or "?"
+        where = f"{self.store.path}: {why}" if self.store.path else why
+        if self.client.unattended:
+            log.info(
+                "profile %s: the saved token cannot be decrypted with the current key (%s); requesting a "
+                "new token, saved for the current key",
+                name,
+                where,
+            )
+            return
+        raise LoginRequiredError(
+            f"profile `{name}`: the saved token cannot be decrypted with the current key ({where}); "
+            "keys were rotated since the last login",
+            file=self.client.file,
+            hint=f"Log in again: `planet-profiles login {name}`; the new token is saved for your current key",
+        )
 
     def __repr__(self) -> str:
         return f"TokenManager({self.client!r}, {self.store!r})"

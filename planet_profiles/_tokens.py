@@ -37,6 +37,7 @@ __all__ = [
     "read_token_data",
     "recipients_of",
     "token_store",
+    "unwritable_reason",
 ]
 
 log = logging.getLogger("planet_profiles.tokens")
@@ -171,10 +172,17 @@ class Token:
 
 
 class TokenStore(Protocol):
-    """Where a profile's token is kept. `path` is None for memory-only stores."""
+    """Where a profile's token is kept. `path` is None for memory-only stores.
+
+    `unreadable` says why the last `load` found a token it cannot decrypt with the current key (a cache
+    miss, e.g. after a rotation of keys), else None; the `TokenManager` then gets a new token (client
+    credentials) or asks for a login, and the next `save` writes for the current key."""
 
     @property
     def path(self) -> Path | None: ...
+
+    @property
+    def unreadable(self) -> str | None: ...
 
     def load(self) -> Token | None: ...
 
@@ -184,7 +192,9 @@ class TokenStore(Protocol):
 
 
 class MemoryTokenStore:
-    """Keeps the token in memory only (`save_token_file=False`)."""
+    """Keeps the token in memory only (`save_token_file=False`, or no writable HOME)."""
+
+    unreadable: str | None = None
 
     def __init__(self, initial: Token | None = None) -> None:
         self._token = initial
@@ -258,6 +268,8 @@ def read_token_data(path: Path) -> dict[str, Any] | None:
 class FileTokenStore:
     """A plaintext planet-auth compatible `token.json` (0600 in a 0700 directory, atomic writes)."""
 
+    unreadable: str | None = None
+
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
 
@@ -302,9 +314,10 @@ class SopsTokenStore(FileTokenStore):
     key of its owner only (TOK-11, `planet_profiles._token_keys.own_recipients`), never to recipients read
     from the profile file. Tokens are decrypted in memory and encrypted from memory (TOK-08).
 
-    A token file the current key cannot decrypt (written for another key, or for the profile's recipients
-    by an earlier version) is no token: `load` logs why and returns None; the next `save` replaces it,
-    encrypted to the owner's key.
+    A token file the current key cannot decrypt (written for a key since rotated away, or for the
+    profile's recipients by an earlier version) is a cache miss, never an outage: `load` returns None and
+    sets `unreadable` to the reason (the `TokenManager` logs it and gets a new token, or asks for a login);
+    the next `save` replaces the file, encrypted to the current key.
     """
 
     def __init__(self, path: Path, *, profile_file: Path, sops: Sops | None = None) -> None:
@@ -318,12 +331,14 @@ class SopsTokenStore(FileTokenStore):
         return self._sops or default_sops()
 
     def load(self) -> Token | None:
+        self.unreadable = None
         if _read_private(self._path) is None:
             return None
         try:
             data = self._tool().decrypt(self._path)
         except SopsNoKeyError as exc:  # the message names the file and the reason, never a value
-            log.warning("ignoring the token file, as if there were none: %s", exc)
+            self.unreadable = exc.message
+            log.debug("token file unreadable with the current key, a cache miss: %s", exc)
             return None
         return Token(data, file=str(self._path))
 
@@ -349,6 +364,21 @@ class SopsTokenStore(FileTokenStore):
 
 
 PLAINTEXT_TOKENS_ENV = "PL_AUTH_PLAINTEXT_TOKENS"
+_told_memory_only: list[str] = []  # the one log line per process about an unwritable HOME
+
+
+def unwritable_reason(directory: Path) -> str | None:
+    """Why tokens cannot be saved in `directory` (created when missing), or None: its nearest existing
+    ancestor is not a directory, or this process may not write it (`os.access`, which also answers no on a
+    read-only file system). Nothing is created here."""
+    probe = Path(os.path.abspath(directory))
+    while not os.path.lexists(probe) and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None
 
 
 def token_store(
@@ -360,12 +390,29 @@ def token_store(
     sops: Sops | None = None,
 ) -> TokenStore:
     """Memory-only, `token.sops.json` for encrypted profiles (unless `PL_AUTH_PLAINTEXT_TOKENS=1`), else
-    `token.json`."""
+    `token.json`. Without a writable HOME (a container's read-only root file system, a random uid), tokens
+    are kept in memory (and shared through the token cache of `_token_cache`, if one is set), said once per
+    process in one log line."""
     if not save_token_file:
         return MemoryTokenStore(initial)
     encrypted = profile_file is not None and is_encrypted_name(profile_file)
-    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() not in ("1", "true", "yes"):
+    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        encrypted = False
+    path = _locations.token_path(name, encrypted=encrypted)
+    why = unwritable_reason(path.parent)
+    if why is not None:
+        if not _told_memory_only:
+            _told_memory_only.append(why)
+            log.warning(
+                "no writable HOME (%s): tokens are kept in memory, not in token files, so processes share "
+                "them only through %s (Redis) if it is set; to share them through files, point HOME "
+                "(now %s) at a writable directory, e.g. an emptyDir volume",
+                why,
+                "PL_AUTH_TOKEN_CACHE_URL",
+                Path.home(),
+            )
+        return MemoryTokenStore(initial)
+    if encrypted:
         assert profile_file is not None
-        path = _locations.token_path(name, encrypted=True)
         return SopsTokenStore(path, profile_file=profile_file, sops=sops)
-    return FileTokenStore(_locations.token_path(name))
+    return FileTokenStore(path)

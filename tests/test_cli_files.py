@@ -207,6 +207,10 @@ def test_rekey_lets_a_new_recipient_decrypt(
         result.output
     )
     assert [json.loads(f.read_text())["sops"]["mac"] for f in encrypted] != old_macs  # rotated
+    progress = [line for line in result.stderr.splitlines() if line.startswith("rekeying ")]
+    assert progress == [f"rekeying {n} of 2: {file}" for n, file in enumerate(sorted(encrypted), 1)], (
+        result.stderr
+    )
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", age_key2.identity_file)
     for file in encrypted:
         assert planet_profiles.load_config(file).client_secret.get_secret_value() == SECRET

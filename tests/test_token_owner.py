@@ -196,14 +196,16 @@ def test_old_token_files_migrate_on_the_next_write(
     with pytest.raises(SopsNoKeyError):
         Sops(env={"SOPS_AGE_KEY_FILE": age_key2.identity_file}).decrypt(path)
 
-    # a token file this key cannot decrypt: no token (a cache miss), logged, and replaced on the next write
+    # a token file this key cannot decrypt: no token (a cache miss) with the reason, replaced on the next
+    # write (what the TokenManager makes of it: tests/test_key_rotation.py)
     Sops().encrypt(TOKEN, path, age_recipients=[age_key2.recipient])
-    with caplog.at_level(logging.WARNING, logger="planet_profiles.tokens"):
+    with caplog.at_level(logging.DEBUG, logger="planet_profiles.tokens"):
         assert store.load() is None
-    assert str(path) in caplog.text and "not one of its recipients" in caplog.text
-    assert "VICTIM" not in caplog.text
+    assert store.unreadable == "cannot decrypt the data key: your key is not one of its recipients"
+    assert str(path) in caplog.text and "VICTIM" not in caplog.text
     store.save(Token(TOKEN))
     assert store.load() == Token(TOKEN) and _token_recipients(path) == [use_age_key.recipient]
+    assert store.unreadable is None
 
 
 @pytest.mark.integration

@@ -10,7 +10,6 @@ plaintext `auth_client.sops.json` is replaced in one atomic rename.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -132,12 +131,16 @@ def encrypt(path: Path, recipients: tuple[str, ...]) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--no-rotate", is_flag=True, help="Only re-wrap the data key; do not rotate it.")
 def rekey(paths: tuple[Path, ...], no_rotate: bool) -> None:
-    """Re-encrypt for the recipients now in .sops.yaml.
+    """Re-encrypt for the recipients now in .sops.yaml, under a new data key.
 
-    Runs `sops updatekeys`, then rotates the data key.
+    For each file: `sops updatekeys` (the data key is wrapped for exactly the recipients of its .sops.yaml
+    creation rule), then `sops rotate` (every value re-encrypted under a new data key, so a removed
+    member's copy of the old data key opens nothing written from now on). Progress goes to stderr, one
+    line per file (N of M).
 
     PATHS are files or directories searched for auth_client.sops.json (default: the current directory).
     Run it after adding or removing a team member's key in .sops.yaml; you need a key that can decrypt.
+    --no-rotate is enough when a member is only added.
     """
     from .._sops import default_sops
 
@@ -147,16 +150,14 @@ def rekey(paths: tuple[Path, ...], no_rotate: bool) -> None:
         return
     sops = default_sops()
     failures: list[tuple[Path, ProfileError]] = []
-    with click.progressbar(
-        files, label="rekeying", file=sys.stderr, item_show_func=lambda f: str(f) if f else None
-    ) as progress:
-        for file in progress:
-            try:
-                sops.updatekeys(file)
-                if not no_rotate:
-                    sops.rotate(file)
-            except ProfileError as exc:
-                failures.append((file, exc))
+    for number, file in enumerate(files, 1):
+        click.echo(f"rekeying {number} of {len(files)}: {file}", err=True)
+        try:
+            sops.updatekeys(file)
+            if not no_rotate:
+                sops.rotate(file)
+        except ProfileError as exc:
+            failures.append((file, exc))
     for file, error in failures:
         click.echo(f"{file}: {error}", err=True)
     done = len(files) - len(failures)
