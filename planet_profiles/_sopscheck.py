@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from ._errors import Problem
 from ._names import ENCRYPTED_REGEX, SECRET_KEYS
@@ -47,11 +46,11 @@ def sops_in_plaintext(doc: Mapping[str, object], file: str) -> list[Problem]:
     return [Problem(file, "/sops", "this file has a `sops` block: name encrypted files `*.sops.json`")]
 
 
-def _is_enc(value: Any) -> bool:
+def _is_enc(value: object) -> bool:
     return isinstance(value, str) and value.startswith("ENC[")
 
 
-def _enc_paths(value: Any, parts: list[str | int]) -> Iterator[list[str | int]]:
+def _enc_paths(value: object, parts: list[str | int]) -> Iterator[list[str | int]]:
     if _is_enc(value):
         yield parts
     elif isinstance(value, list):
@@ -107,7 +106,7 @@ def sops_problems(doc: Mapping[str, object], file: str, skip: set[str]) -> list[
     return problems
 
 
-def _sops_block_problems(sops: Any) -> Iterator[RuleProblem]:
+def _sops_block_problems(sops: object) -> Iterator[RuleProblem]:
     if not isinstance(sops, Mapping):
         yield "/sops", f"the `sops` block is {'missing' if sops is None else 'not an object'}; {_HOW}"
         return

@@ -198,7 +198,7 @@ def _adhoc_rows(target: Target) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
