@@ -240,7 +240,7 @@ def _load_key(pem: bytes, password: str | None, *, file: str | None, key_name: s
     return key
 
 
-def _key_kind(key: Any) -> str:
+def _key_kind(key: object) -> str:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     if isinstance(key, rsa.RSAPrivateKey):

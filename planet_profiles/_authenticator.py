@@ -27,6 +27,9 @@ from ._token_manager import TokenManager, refresh_at
 if TYPE_CHECKING:
     import asyncio
 
+    import httpx
+    from requests import PreparedRequest, Response
+
 __all__ = ["ApiOrigins", "RequestAuthenticator"]
 
 log = logging.getLogger("planet_profiles.authenticator")
@@ -122,7 +125,9 @@ class RequestAuthenticator:
         self._hosts = None if allowed_hosts is None else ApiOrigins(allowed_hosts)
         # (refresh due at, header value), swapped as one object so readers never see a mixed pair.
         self._state: tuple[float, str | None] = (float("inf") if manager is None else float("-inf"), header)
-        self._async_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._on_response = self._requests_on_response  # bound once: it is attached to every request
 
     def _install(self) -> str | None:
@@ -160,7 +165,7 @@ class RequestAuthenticator:
     # requests: `auth` is any callable taking and returning the PreparedRequest. (httpx calls it too, for an
     # authenticator made before httpx was imported: then only the header is set, see
     # `_context.for_loaded_transports`.)
-    def __call__(self, request: Any) -> Any:
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
         hosts = self._hosts
         if hosts is not None and not hosts.allows_url(url := str(request.url)):
             self._refused(url.split("?", 1)[0])
@@ -179,13 +184,14 @@ class RequestAuthenticator:
                     pass
         return request
 
-    def _requests_on_response(self, response: Any, **send_kwargs: Any) -> Any:
+    def _requests_on_response(self, response: Response, **send_kwargs: Any) -> Response:
         if response.status_code != 401:
             return response
         request = response.request
         if request.body is not None and not isinstance(request.body, (bytes, str)):
             return response  # a streamed body cannot be sent twice
-        header = self._renew_after_401(request.headers.get("Authorization"))
+        sent = request.headers.get("Authorization")  # the str `__call__` set
+        header = self._renew_after_401(sent if isinstance(sent, str) else None)
         if header is None:
             return response
         response.content  # noqa: B018  - release the connection before reusing it
@@ -199,7 +205,7 @@ class RequestAuthenticator:
         return answer
 
     # httpx, sync client.
-    def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         hosts, url = self._hosts, request.url
         if hosts is not None and not hosts.allows(url.scheme, url.host, url.port):
             self._refused(f"{url.scheme}://{url.host}")
@@ -219,7 +225,7 @@ class RequestAuthenticator:
 
     # planet-auth's contract: `planet.Auth._from_plauth(ctx)` (the planet SDK) hands every request to
     # `ctx.request_authenticator().auth_flow(request)` from its own httpx.Auth.
-    def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """planet-auth's `RequestAuthenticator.auth_flow`: a generator that yields `request` with its
         `Authorization` header set (the token refreshed first when due) and, after a 401 to the token it
         carried, once more with a fresh token. It is `sync_auth_flow`: httpx runs it in the calling thread,
@@ -228,7 +234,9 @@ class RequestAuthenticator:
         yield from self.sync_auth_flow(request)
 
     # httpx, async client: never block the event loop on a refresh.
-    async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         import asyncio  # imported here: asyncio costs ~15 ms at start-up, and only async callers need it
 
         hosts, url = self._hosts, request.url
@@ -267,6 +275,6 @@ class RequestAuthenticator:
         return f"RequestAuthenticator({'static' if self._state[1] else 'none'})"
 
 
-def _carried(response: Any, header: str | None) -> bool:
+def _carried(response: httpx.Response, header: str | None) -> bool:
     """The 401 answered a request that carried `header`: not one redirected to a host it was dropped for."""
     return header is not None and response.request.headers.get("Authorization") == header

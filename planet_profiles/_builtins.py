@@ -75,7 +75,7 @@ def _call(provider: Any, method: str) -> Any:
     return function() if callable(function) else None
 
 
-def _configs(provider: Any) -> dict[str, dict[str, Any]]:
+def _configs(provider: Any) -> dict[str, dict[str, object]]:
     configs = dict(_call(provider, "builtin_client_authclient_config_dicts") or {}) if provider else {}
     return {**configs, **_NONE}
 
@@ -87,7 +87,7 @@ def builtin_names() -> list[str]:
     return sorted(set(_configs(provider)) | set(aliases))
 
 
-def builtin_config(name: str) -> dict[str, Any] | None:
+def builtin_config(name: str) -> dict[str, object] | None:
     """The config dict of built-in profile `name` (aliases resolved), or None."""
     provider = _provider()
     aliases = (_call(provider, "builtin_client_profile_aliases") or {}) if provider else {}
@@ -112,7 +112,7 @@ def default_profile_name() -> str:
     return str((_call(provider, "builtin_default_profile") if provider else None) or "none")
 
 
-def default_for_client_type(client_type: str) -> tuple[str, dict[str, Any]] | None:
+def default_for_client_type(client_type: str) -> tuple[str, dict[str, object]] | None:
     """Name and config of the built-in profile a provider names as default for `client_type` (used for
     ad-hoc credentials), or None."""
     provider = _provider()

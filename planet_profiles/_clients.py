@@ -54,7 +54,7 @@ __all__ = [
 log = logging.getLogger("planet_profiles.oauth")
 
 
-def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dict[str, Any]:
+def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dict[str, object]:
     try:
         body = resp.json()
     except (ValueError, UnicodeDecodeError):
@@ -132,7 +132,7 @@ class AuthClient:
             hint="Use an `oidc_device_code*` profile for device logins",
         )
 
-    def device_login_complete(self, initiated_login_data: Mapping[str, Any]) -> Token:
+    def device_login_complete(self, initiated_login_data: Mapping[str, object]) -> Token:
         return self.device_login_initiate()  # type: ignore[return-value]  # raises the same error
 
     def logout(self, token: Token | None) -> dict[str, str]:
@@ -347,7 +347,7 @@ class OidcAuthClient(ApiHostsClient):
             raise first
         return outcome
 
-    def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, Any]:  # noqa: S107
+    def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, object]:  # noqa: S107
         """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""
         url, resp = self.post("introspection_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
@@ -355,7 +355,7 @@ class OidcAuthClient(ApiHostsClient):
         body = _json_object(resp, url, file=self._file)
         return body if body.get("active") is True else {"active": False}
 
-    def userinfo(self, token: Token) -> dict[str, Any]:
+    def userinfo(self, token: Token) -> dict[str, object]:
         """OIDC Core §5.3: the user's claims, with the access token as Bearer (never in the URL)."""
         url = self.endpoint("userinfo_endpoint")
         resp = _http.request("GET", url, headers={"Authorization": f"Bearer {token.access_token}"})

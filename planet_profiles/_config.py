@@ -124,8 +124,8 @@ class _Spec(NamedTuple):
     """What one client type's schema file says, read once a process."""
 
     client_type: str
-    schema: dict[str, Any]
-    defaults: dict[str, Any]
+    properties: Mapping[str, Mapping[str, object]]
+    defaults: dict[str, object]
     secret_keys: tuple[str, ...]
     key_rules: tuple[KeyRule, ...]
     display_name: str
@@ -135,20 +135,19 @@ class _Spec(NamedTuple):
 @cache
 def _spec(client_type: str) -> _Spec:
     typed = type_schema(client_type)
-    schema = typed.schema
-    props: dict[str, Any] = schema["properties"]
+    schema, props = typed.schema, typed.properties
     unordered = set(props) - set(_RANK)
     if unordered:
         raise RuntimeError(f"schema keys {sorted(unordered)} are missing from _config.KEY_ORDER")
-    title = re.search(r"\((.*)\)\Z", schema.get("title", ""))
+    title = re.search(r"\((.*)\)\Z", str(schema.get("title", "")))
     return _Spec(
         client_type=client_type,
-        schema=schema,
+        properties=props,
         defaults={k: p["default"] for k, p in props.items() if "default" in p},
         secret_keys=tuple(sorted((k for k, p in props.items() if p.get("x-secret")), key=_RANK.__getitem__)),
         key_rules=typed.key_rules,
         display_name=title[1] if title else client_type,
-        description=schema.get("description", ""),
+        description=str(schema.get("description", "")),
     )
 
 
@@ -158,16 +157,16 @@ class ProfileConfig:
     __slots__ = ("_set", "_spec", "_values")
 
     _spec: _Spec
-    _values: dict[str, Any]
+    _values: dict[str, object]
     _set: frozenset[str]
 
-    def __init__(self, spec: _Spec, data: Mapping[str, Any]) -> None:
+    def __init__(self, spec: _Spec, data: Mapping[str, object]) -> None:
         """Use `parse_config`: this trusts that `data` was validated against `spec`."""
         merged = {**spec.defaults, **data}
         values = {}
         for key in sorted(merged, key=_RANK.__getitem__):
             value = merged[key]
-            values[key] = Secret(value) if key in spec.secret_keys else _copy(value)
+            values[key] = Secret(str(value)) if key in spec.secret_keys else _copy(value)  # (str: validated)
         object.__setattr__(self, "_spec", spec)
         object.__setattr__(self, "_values", values)
         object.__setattr__(self, "_set", frozenset(data))
@@ -176,13 +175,13 @@ class ProfileConfig:
         if name.startswith("_"):  # an unset slot (copy, pickle): never look it up in the schema
             raise AttributeError(name)
         key = "$schema" if name == "schema_ref" else name
-        if key in self._spec.schema["properties"]:
+        if key in self._spec.properties:
             return self._values.get(key)
         raise AttributeError(
             f"{type(self).__name__} of client_type `{self._spec.client_type}` has no `{name}`"
         )
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a profile config is immutable")
 
     def __delattr__(self, name: str) -> None:
@@ -214,7 +213,7 @@ class ProfileConfig:
 
     def to_dict(self, *, reveal_secrets: bool = False, exclude_unset: bool = False) -> dict[str, Any]:
         """The planet-auth-compatible JSON dict; secrets are `REDACTED` unless `reveal_secrets`."""
-        out = {}
+        out: dict[str, object] = {}
         for key, value in self._values.items():
             if exclude_unset and key not in self._set and key != "client_type":
                 continue
@@ -238,7 +237,7 @@ class ProfileConfig:
         return f"{type(self).__name__}({args})"
 
 
-def _copy(value: Any) -> Any:
+def _copy(value: object) -> object:
     return list(value) if isinstance(value, list) else value
 
 

@@ -7,7 +7,7 @@ authenticator (what requests and httpx call) together, and answers the seed API'
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -150,7 +150,7 @@ class AuthContext:
         """Start a device login (RFC 8628 §3.2): the server's answer, to show to the user."""
         return self._client.device_login_initiate(**kwargs)
 
-    def device_login_complete(self, initiated_login_data: dict[str, Any]) -> Credential:
+    def device_login_complete(self, initiated_login_data: Mapping[str, object]) -> Credential:
         """Poll until the user approved the device login started by `device_login_initiate`."""
         return self._keep(self._client.device_login_complete(initiated_login_data))
 

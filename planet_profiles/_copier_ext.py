@@ -46,7 +46,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeGuard
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from copier.errors import UserMessageError  # this module runs inside copier (extension, update task)
@@ -106,11 +106,7 @@ _TEMPLATE_VAR = "template"  # the root copier.yml's choice between `profile` and
 # ---------------------------------------------------------------- the document
 
 
-def _schema(client_type: str) -> dict[str, Any]:
-    return type_schema(client_type).schema
-
-
-def _known_type(client_type: Any) -> TypeGuard[str]:
+def _known_type(client_type: object) -> TypeGuard[str]:
     return isinstance(client_type, str) and client_type in client_types()
 
 
@@ -126,24 +122,25 @@ def _rule_asked_last(client_type: str, key: str) -> KeyRule | None:
 
 def type_keys(client_type: str) -> tuple[str, ...]:
     """The keys of `TEMPLATE_KEYS` that `client_type` has."""
-    properties = _schema(client_type)["properties"]
+    properties = type_schema(client_type).properties
     return tuple(key for key in TEMPLATE_KEYS if key in properties)
 
 
-def _given(value: Any) -> bool:
+def _given(value: object) -> bool:
     """An answer that sets its key: not missing, null, empty text or an empty list."""
     return value is not None and value != "" and value != [] and not isinstance(value, Undefined)
 
 
-def build_document(answers: Mapping[str, Any], *, with_secrets: bool) -> dict[str, Any]:
+def build_document(answers: Mapping[str, object], *, with_secrets: bool) -> dict[str, object]:
     """The profile document of copier `answers`: `client_type`, then every key of the type with a value.
 
     Keys without a value and keys equal to their schema default are left out (no nulls); secret keys only
     `with_secrets`.
     """
     client_type = answers["client_type"]
-    properties = _schema(client_type)["properties"]
-    doc: dict[str, Any] = {"client_type": client_type}
+    assert isinstance(client_type, str)  # a choice of the template (the callers check `_known_type`)
+    properties = type_schema(client_type).properties
+    doc: dict[str, object] = {"client_type": client_type}
     for key in type_keys(client_type):
         value = answers.get(key)
         if (key in SECRET_KEYS and not with_secrets) or not _given(value):
@@ -154,7 +151,7 @@ def build_document(answers: Mapping[str, Any], *, with_secrets: bool) -> dict[st
     return doc
 
 
-def _secrets_given(answers: Mapping[str, Any]) -> list[str]:
+def _secrets_given(answers: Mapping[str, object]) -> list[str]:
     client_type = answers.get("client_type")
     if not _known_type(client_type):
         return []
@@ -164,7 +161,7 @@ def _secrets_given(answers: Mapping[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- validators
 
 
-def problem(key: str, answers: Mapping[str, Any]) -> str:
+def problem(key: str, answers: Mapping[str, object]) -> str:
     """The problem of the answer to `key` given all `answers` so far, or "" (for copier's `validator`)."""
     value = answers.get(key)
     if key == "profile_name":
@@ -173,7 +170,7 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
     if not _known_type(client_type):
         return ""
     if not _given(value):
-        if key in _schema(client_type).get("required", ()):
+        if key in type_schema(client_type).required:
             return f"`{key}` is required for client_type `{client_type}`"
         rule = _rule_asked_last(client_type, key)
         if rule is not None and not any(_given(answers.get(k)) for k in rule.keys):
@@ -181,7 +178,7 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
             keys = " and ".join(f"`{k}`" for k in rule.keys)
             return f"{how} of {keys} is required for client_type `{client_type}`"
         return ""
-    doc: dict[str, Any] = {"client_type": client_type, key: value}
+    doc: dict[str, object] = {"client_type": client_type, key: value}
     related: tuple[str, ...] = ()
     if key == "allowed_issuer_hosts":
         related = PINNED_URL_KEYS
@@ -190,7 +187,7 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
     for other in related:  # only well-typed: a later question's `--data` answer is still unparsed here
         answer = answers.get(other)
         typed = _is_str_list(answer) if other == "allowed_issuer_hosts" else isinstance(answer, str)
-        if typed and _given(answer) and other in _schema(client_type)["properties"]:
+        if typed and _given(answer) and other in type_schema(client_type).properties:
             doc[other] = answer
     pointers = {f"/{k}" for k in (key, *related) if k in doc and (k == key or key == "allowed_issuer_hosts")}
     messages = [
@@ -201,11 +198,11 @@ def problem(key: str, answers: Mapping[str, Any]) -> str:
     return "; ".join(messages)
 
 
-def _is_str_list(value: Any) -> bool:
+def _is_str_list(value: object) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _name_problem(value: Any) -> str:
+def _name_problem(value: object) -> str:
     from ._locations import check_profile_name
 
     try:
@@ -216,7 +213,7 @@ def _name_problem(value: Any) -> str:
     return ""
 
 
-def recipients_problem(value: Any, required: bool = False) -> str:
+def recipients_problem(value: object, required: bool = False) -> str:
     """The problem of a list of age recipients, or ""."""
     if value is None or value == []:
         return "list at least one age recipient (`age1…`, see `age-keygen -y KEYFILE`)" if required else ""
@@ -253,8 +250,11 @@ def _raised_by_copier(tb: TracebackType | None) -> bool:
     return last is not None and str(last.f_globals.get("__name__", "")).startswith("copier.")
 
 
+_ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
+
+
 def _answer_excepthook(
-    kind: type[BaseException], value: BaseException, tb: TracebackType | None, *, previous: Any
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None, *, previous: _ExceptHook
 ) -> None:
     if isinstance(value, ValueError) and _raised_by_copier(tb):
         print(answer_error(value), file=sys.stderr)  # the process still exits 1 (an uncaught exception)
@@ -278,7 +278,7 @@ def _install_excepthook() -> None:
 # ---------------------------------------------------------------- rendering
 
 
-def _check(doc: Mapping[str, Any], target: Path) -> None:
+def _check(doc: Mapping[str, object], target: Path) -> None:
     problems = validate_document(doc, file=str(target))
     if problems:
         hint = "answer what the client type needs (secrets at the prompt or with `--data KEY=…`)"
@@ -286,7 +286,7 @@ def _check(doc: Mapping[str, Any], target: Path) -> None:
         raise UserMessageError(f"the answers do not make a valid profile:\n{listing}\n{hint}")
 
 
-def plain_profile(answers: Mapping[str, Any], target: Path) -> str:
+def plain_profile(answers: Mapping[str, object], target: Path) -> str:
     """The text of `auth_client.json` (its secrets, if any, are left out: `_check` then names them)."""
     doc = build_document(answers, with_secrets=False)
     _check(doc, target)
@@ -294,7 +294,7 @@ def plain_profile(answers: Mapping[str, Any], target: Path) -> str:
 
 
 def encrypt_profile(
-    doc: Mapping[str, Any],
+    doc: Mapping[str, object],
     target: Path,
     *,
     age_recipients: Sequence[str] = (),
@@ -310,7 +310,7 @@ def encrypt_profile(
     """
     sops = sops or Sops()
     doc = dict(doc)
-    allowed = set(type_keys(doc["client_type"])) & set(SECRET_KEYS)
+    allowed = set(type_keys(str(doc["client_type"]))) & set(SECRET_KEYS)
     if target.is_file():
         raw = target.read_bytes()
         existing, _ = parse_json(raw, file=str(target))
@@ -329,7 +329,7 @@ def encrypt_profile(
             with _sops_key_needed(target, why, retry):
                 old = sops.decrypt(target)
             doc.update((k, old[k]) for k in kept if k in old)
-    ordered = {k: doc[k] for k in ("client_type", *type_keys(doc["client_type"])) if k in doc}
+    ordered = {k: doc[k] for k in ("client_type", *type_keys(str(doc["client_type"]))) if k in doc}
     _check(ordered, target)
     try:
         return bytes(sops.encrypt_to_bytes(ordered, target, age_recipients=list(age_recipients)))
@@ -341,12 +341,12 @@ def encrypt_profile(
 
 
 def _set_clear_keys(
-    target: Path, existing: Mapping[str, Any], doc: Mapping[str, Any], sops: Sops, retry: str
+    target: Path, existing: Mapping[str, object], doc: Mapping[str, object], sops: Sops, retry: str
 ) -> bytes:
     """`target` with the clear-text keys of `doc` (its secrets kept), through `sops set`/`unset`: every
     secret's ciphertext and the data key stay byte-identical, so a review shows only what changed."""
     checked = {k: v for k, v in existing.items() if k != "sops" and k in SECRET_KEYS} | dict(doc)
-    ordered = {k: checked[k] for k in ("client_type", *type_keys(doc["client_type"])) if k in checked}
+    ordered = {k: checked[k] for k in ("client_type", *type_keys(str(doc["client_type"]))) if k in checked}
     _check(ordered, target)
     changed = {k: v for k, v in doc.items() if k not in existing or existing[k] != v}
     removed = [k for k in existing if k != "sops" and k not in SECRET_KEYS and k not in doc]
@@ -372,7 +372,7 @@ _NO_RULE_ANSWER = (
 )
 
 
-def _answers(ctx: Context) -> dict[str, Any]:
+def _answers(ctx: Context) -> dict[str, object]:
     return {k: v for k, v in ctx.get_all().items() if not isinstance(v, Undefined)}
 
 
@@ -381,7 +381,7 @@ class ProfileExtension(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        functions: dict[str, Callable[..., Any]] = {
+        functions: dict[str, Callable[..., object]] = {
             "pp_asks": _pp_asks,
             "pp_problem": pass_context(lambda ctx, key: problem(key, _answers(ctx))),
             "pp_recipients_problem": recipients_problem,
@@ -416,7 +416,7 @@ def _pp_encrypted(ctx: Context) -> bool:
     return bool(_secrets_given(_answers(ctx)))
 
 
-def _pp_host(url: Any) -> str:
+def _pp_host(url: object) -> str:
     try:
         return (urlsplit(url).hostname or "") if isinstance(url, str) else ""
     except ValueError:
@@ -424,25 +424,26 @@ def _pp_host(url: Any) -> str:
 
 
 @pass_context
-def _pp_plain_profile(ctx: Context, dst_path: Any) -> str:
+def _pp_plain_profile(ctx: Context, dst_path: object) -> str:
     answers = _answers(ctx)
     return plain_profile(answers, Path(str(dst_path), str(answers["profile_name"]), PLAIN_FILE))
 
 
 @pass_context
-def _pp_encrypted_profile(ctx: Context, dst_path: Any) -> str:
+def _pp_encrypted_profile(ctx: Context, dst_path: object) -> str:
     answers = _answers(ctx)
     target = Path(str(dst_path), str(answers["profile_name"]), ENCRYPTED_FILE).absolute()
     conf = ctx.get("_copier_conf")
     if isinstance(conf, Mapping) and conf.get("pretend"):
         return "(not encrypted: copier runs with --pretend)\n"
     doc = build_document(answers, with_secrets=True)
-    recipients = answers.get("age_recipients") or ()
+    recipients = answers.get("age_recipients")  # a list of strings (`recipients_problem`), or unset
+    recipients = recipients if _is_str_list(recipients) else ()
     text = encrypt_profile(doc, target, age_recipients=recipients).decode()
     return text if text.endswith("\n") else text + "\n"
 
 
-def _pp_is_file(*parts: Any) -> bool:
+def _pp_is_file(*parts: object) -> bool:
     """`parts` joined name a file (e.g. to skip the update task in copier's throw-away renders)."""
     return Path(*map(str, parts)).is_file()
 

@@ -234,7 +234,7 @@ def nesting_problem(text: str) -> str | None:
     return None
 
 
-def parse_json(data: bytes | str, *, file: str) -> tuple[Any, list[Problem]]:
+def parse_json(data: bytes | str, *, file: str) -> tuple[object, list[Problem]]:
     """Parse one JSON document; problems (not exceptions) for empty input, bad UTF-8, too deep nesting,
     invalid JSON and duplicate keys."""
     if isinstance(data, str):
@@ -253,8 +253,8 @@ def parse_json(data: bytes | str, *, file: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(file, "", too_deep)]
     duplicates: list[Problem] = []
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        seen: dict[str, object] = {}
         for key, value in items:
             if key in seen:
                 duplicates.append(Problem(file, pointer([key]), f"duplicate key `{key}`; keep only one"))

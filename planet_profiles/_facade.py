@@ -7,7 +7,6 @@ The seed's documented client examples run unchanged. This module only translates
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from . import AuthContext as Auth
 
@@ -51,9 +50,9 @@ class PlanetAuthFactory:
 
     @staticmethod
     def initialize_auth_client_context_from_custom_config(
-        client_config: Mapping[str, Any],
+        client_config: Mapping[str, object],
         profile_name: str,
-        initial_token_data: Mapping[str, Any] | None = None,
+        initial_token_data: Mapping[str, object] | None = None,
         save_token_file: bool = True,
         save_profile_config: bool = True,
         token_cache_url: str | None = None,

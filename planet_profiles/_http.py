@@ -49,7 +49,7 @@ class HttpResponse(NamedTuple):
     headers: Mapping[str, str]
     body: bytes
 
-    def json(self) -> Any:
+    def json(self) -> object:
         import json
 
         return json.loads(self.body)

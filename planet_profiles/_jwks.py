@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from . import _http
@@ -35,7 +35,7 @@ def invalid_token(message: str, description: str, *, file: str | None = None) ->
     )
 
 
-def key_fits_alg(jwk: Mapping[str, Any], alg: str) -> bool:
+def key_fits_alg(jwk: Mapping[str, object], alg: str) -> bool:
     """True when `jwk` can verify `alg` signatures: right `kty`/`crv`, and its own `alg` (if any) is `alg`."""
     if jwk.get("alg") not in (None, alg):
         return False
@@ -46,7 +46,7 @@ def key_fits_alg(jwk: Mapping[str, Any], alg: str) -> bool:
     return alg not in _ES_CURVES or jwk.get("crv") == _ES_CURVES[alg]
 
 
-def _usable(jwk: Any) -> bool:
+def _usable(jwk: object) -> TypeGuard[dict[str, object]]:
     return (
         isinstance(jwk, dict)
         and isinstance(jwk.get("kty"), str)
@@ -79,7 +79,7 @@ class JwksCache:
         self._policy = policy
         self._file = file
         self._lock = threading.Lock()
-        self._keys: list[dict[str, Any]] | None = None
+        self._keys: list[dict[str, object]] | None = None
         self._fetched_at = float("-inf")
         self._attempted_at = float("-inf")
         self._failure: ProfileError | None = None
@@ -157,11 +157,12 @@ class JwksCache:
         self._keys, self._fetched_at, self._failure = keys, now, None
         self._built.clear()
 
-    def _fetch(self) -> list[dict[str, Any]]:
+    def _fetch(self) -> list[dict[str, object]]:
         uri = self.uri
         resp = _http.request("GET", uri, headers={"Accept": "application/json"}, policy=self._policy)
         host = urlsplit(uri).netloc or uri
         problem = None
+        listed: object = None
         if resp.status != 200:
             problem = f"answered HTTP {resp.status}"
         else:
@@ -169,16 +170,17 @@ class JwksCache:
                 body = resp.json()
             except (ValueError, UnicodeDecodeError):
                 body = None
-            if not isinstance(body, dict) or not isinstance(body.get("keys"), list):
+            listed = body.get("keys") if isinstance(body, dict) else None
+            if not isinstance(listed, list):
                 problem = 'did not return a JSON object with a "keys" list (RFC 7517 §5)'
-        if problem is not None:
+        if not isinstance(listed, list):  # (`problem` says why)
             raise DiscoveryError(
                 f"the JWKS endpoint {uri} {problem}",
                 file=self._file,
                 key="jwks_endpoint",
                 hint=f"Check that {host} serves the issuer's keys, or set `jwks_endpoint` in the profile",
             )
-        keys = [dict(jwk) for jwk in body["keys"] if _usable(jwk)]
+        keys = [dict(jwk) for jwk in listed if _usable(jwk)]
         log.debug("fetched %d signing key(s) from %s", len(keys), uri)
         return keys
 

@@ -10,7 +10,7 @@ import logging
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _locations
 from ._clients import AuthClient, OidcAuthClient, make_client
@@ -32,7 +32,7 @@ __all__ = ["from_config", "load_config", "open_profile", "read_document"]
 log = logging.getLogger("planet_profiles.loader")
 
 
-def read_document(file: Path, *, sops: Sops | None = None) -> dict[str, Any]:
+def read_document(file: Path, *, sops: Sops | None = None) -> dict[str, object]:
     """The profile document of `file` as a dict, read and checked by `planet_profiles._documents` (as the CLI
     and the hooks read it); `*.sops.json` files are then decrypted in memory."""
     doc = load_profile(file)
@@ -42,12 +42,12 @@ def read_document(file: Path, *, sops: Sops | None = None) -> dict[str, Any]:
 
         # sops decrypts the very bytes that were checked, not whatever the path names a moment later
         return (sops or default_sops()).decrypt_bytes(doc.raw, filename_hint=str(file))
-    data: dict[str, Any] = doc.data
+    data: dict[str, object] = doc.data
     _check_plaintext_secrets(file, data, doc.mode)
     return data
 
 
-def _check_plaintext_secrets(file: Path, data: Mapping[str, Any], mode: int) -> None:
+def _check_plaintext_secrets(file: Path, data: Mapping[str, object], mode: int) -> None:
     present = [key for key in SECRET_KEYS if key in data]
     if not present:
         return
@@ -153,10 +153,10 @@ def _manager(client: AuthClient, store: TokenStore, name: str, token_cache_url: 
 
 
 def from_config(
-    client_config: Mapping[str, Any],
+    client_config: Mapping[str, object],
     *,
     profile_name: str,
-    initial_token_data: Mapping[str, Any] | None = None,
+    initial_token_data: Mapping[str, object] | None = None,
     save_token_file: bool = True,
     save_profile_config: bool = False,
     sops: Sops | None = None,

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._atomic import atomic_write, ensure_private_dir
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
@@ -175,7 +175,7 @@ def list_profiles() -> list[ProfileLocation]:
     return [seen[name] for name in sorted(seen)]
 
 
-def read_user_config() -> dict[str, Any]:
+def read_user_config() -> dict[str, object]:
     """Read `~/.planet.json` (an empty dict when absent); a broken file is a `StorageError`."""
     path = user_config_path()
     try:

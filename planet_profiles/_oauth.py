@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, urlsplit
 
 from . import _http
@@ -68,7 +68,7 @@ def b64url_decode(text: str) -> bytes:
     """The bytes of an unpadded base64url string (RFC 7515 Appendix C); `ValueError` if it is not one."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
-_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+_cache: dict[tuple[str, str], tuple[float, dict[str, object]]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -77,7 +77,7 @@ def normalize_issuer(url: str) -> str:
     return url.rstrip("/")
 
 
-def discover(config: IssuerConfig, *, file: str | None = None) -> dict[str, Any]:
+def discover(config: IssuerConfig, *, file: str | None = None) -> dict[str, object]:
     """Fetch (and cache per process) the server's OIDC metadata, checking that `issuer` matches."""
     auth_server = str(config.auth_server)
     expected = normalize_issuer(str(config.issuer or auth_server))

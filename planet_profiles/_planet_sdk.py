@@ -24,14 +24,34 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._context import AuthContext
+
+if TYPE_CHECKING:
+    import httpx
+    import planet  # (the SDK ships no type information: `planet.Auth` is Any to mypy)
+    from typing_extensions import Unpack
+
+    from ._sops import Sops
 
 __all__ = ["planet_sdk_auth"]
 
 
-def planet_sdk_auth(profile: str | AuthContext | None = None, **selection: Any) -> Any:
+class _Selection(TypedDict, total=False):
+    """`open_profile`'s keyword arguments."""
+
+    client_id: str | None
+    client_secret: str | None
+    api_key: str | None
+    save_token_file: bool
+    use_env: bool
+    use_configfile: bool
+    sops: Sops | None
+    token_cache_url: str | None
+
+
+def planet_sdk_auth(profile: str | AuthContext | None = None, **selection: Unpack[_Selection]) -> planet.Auth:
     """A `planet.Auth` for `planet.Session(auth=…)`, authenticated by a planet-profiles profile.
 
     `profile` is a profile name, an `AuthContext` (from `open_profile` / `from_config`), or None for the
@@ -50,7 +70,7 @@ def planet_sdk_auth(profile: str | AuthContext | None = None, **selection: Any) 
 
 
 @functools.cache
-def _adapter_class() -> type[Any]:
+def _adapter_class() -> type[planet.Auth]:
     """The adapter, a subclass of `planet.Auth` (declared here so that `planet` is imported only on use)."""
     try:
         import planet
@@ -72,13 +92,13 @@ def _adapter_class() -> type[Any]:
             return self._context
 
         # httpx calls these two; `auth_flow` is planet-auth's contract, for callers that use it directly.
-        def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
             return self._context.request_authenticator().sync_auth_flow(request)
 
-        def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+        def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
             return self._context.request_authenticator().async_auth_flow(request)
 
-        def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
             return self._context.request_authenticator().auth_flow(request)
 
         def user_login(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ._errors import Problem
@@ -102,7 +102,7 @@ def label(parts: Sequence[str | int]) -> str:
     return str(parts[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[1:])
 
 
-def describe(value: Any) -> str:
+def describe(value: object) -> str:
     """The JSON type of a value in words (never the value itself: it could be a secret)."""
     if value is None:
         return "null"
@@ -130,7 +130,7 @@ _EXPECTED = {
 }
 
 
-def _quote_all(values: Collection[Any]) -> str:
+def _quote_all(values: Collection[object]) -> str:
     return ", ".join(f"`{v}`" for v in values)
 
 
@@ -146,7 +146,12 @@ def msg_missing(key: str) -> str:
 
 
 def msg_wrong_type(
-    parts: Sequence[str | int], expected: str, value: Any, examples: Any = None, *, required: bool = False
+    parts: Sequence[str | int],
+    expected: str,
+    value: object,
+    examples: object = None,
+    *,
+    required: bool = False,
 ) -> str:
     words = _EXPECTED.get(expected, f"of type {expected}")
     example = f", e.g. {json.dumps(examples[0])}" if isinstance(examples, list) and examples else ""
@@ -159,12 +164,12 @@ def msg_pattern(parts: Sequence[str | int], pattern: str) -> str:
     return f"`{label(parts)}` must be {PATTERN_HINTS.get(pattern, f'a string matching `{pattern}`')}"
 
 
-def msg_empty(parts: Sequence[str | int], value: Any) -> str:
+def msg_empty(parts: Sequence[str | int], value: object) -> str:
     what = "list at least one entry" if isinstance(value, list) else "not be empty"
     return f"`{label(parts)}` must {what}"
 
 
-def msg_choice(parts: Sequence[str | int], allowed: Collection[Any]) -> str:
+def msg_choice(parts: Sequence[str | int], allowed: Collection[object]) -> str:
     return f"`{label(parts)}` must be one of {_quote_all(allowed)}"
 
 
@@ -187,7 +192,7 @@ def is_unicode(text: str) -> bool:
     return True
 
 
-def msg_unknown_client_type(value: Any, client_types: Sequence[str]) -> str:
+def msg_unknown_client_type(value: object, client_types: Sequence[str]) -> str:
     valid = "valid types: " + ", ".join(client_types)
     if not isinstance(value, str):
         return f"`client_type` must be a string; got {describe(value)}; {valid}"
@@ -212,7 +217,7 @@ def msg_unknown_key(key: str, client_type: str, known: Collection[str], owners: 
     return f"unknown key `{key}` for client_type `{client_type}`; valid keys: {', '.join(sorted(known))}"
 
 
-def msg_key_rule(rule: KeyRule, doc: Mapping[str, Any]) -> str | None:
+def msg_key_rule(rule: KeyRule, doc: Mapping[str, object]) -> str | None:
     """The message for a broken `KeyRule`, or None when the document satisfies it."""
     present = [k for k in rule.keys if k in doc]
     if not present:
@@ -223,7 +228,7 @@ def msg_key_rule(rule: KeyRule, doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def key_rule_problems(doc: Mapping[str, Any], rules: Sequence[KeyRule]) -> list[RuleProblem]:
+def key_rule_problems(doc: Mapping[str, object], rules: Sequence[KeyRule]) -> list[RuleProblem]:
     out = []
     for rule in rules:
         message = msg_key_rule(rule, doc)
@@ -239,7 +244,7 @@ def _host(url: str) -> str | None:
         return None
 
 
-def pinned_host_problems(doc: Mapping[str, Any]) -> list[RuleProblem]:
+def pinned_host_problems(doc: Mapping[str, object]) -> list[RuleProblem]:
     """SECURITY DISC-02: with `allowed_issuer_hosts` set, every auth-server URL must point at one of them.
 
     JSON Schema cannot compare one key's value with another's, so this check lives here and runs on both

@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import ClientConfigBase
 
 __all__ = [
     "INDEX_FILENAME",
@@ -73,7 +77,7 @@ def index_path() -> Path:
     return schema_dir() / INDEX_FILENAME
 
 
-def render_schema(schema: dict[str, Any]) -> str:
+def render_schema(schema: Mapping[str, object]) -> str:
     """The deterministic text of a schema file: sorted keys, 2-space indent, trailing newline."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -88,7 +92,7 @@ def _clean(node: Any) -> Any:
     return node
 
 
-def _type_schema(model: Any) -> dict[str, Any]:
+def _type_schema(model: type[ClientConfigBase]) -> dict[str, Any]:
     from pydantic.json_schema import GenerateJsonSchema
 
     class Generator(GenerateJsonSchema):

@@ -69,11 +69,11 @@ class Source(NamedTuple):
         return f"Source({shown})"
 
 
-def _user_config(use_configfile: bool) -> dict[str, Any]:
+def _user_config(use_configfile: bool) -> dict[str, object]:
     return _locations.read_user_config() if use_configfile else {}
 
 
-def _from(name: str, use_env: bool, config: dict[str, Any]) -> tuple[str | None, str]:
+def _from(name: str, use_env: bool, config: dict[str, object]) -> tuple[str | None, str]:
     """The value of setting `name` from the environment, else `~/.planet.json`, and where it came from."""
     if use_env and os.environ.get(name):
         return os.environ[name], name
@@ -151,7 +151,7 @@ class Located(NamedTuple):
     source: Source
     name: str
     location: ProfileLocation | None = None
-    config: dict[str, Any] | None = None
+    config: dict[str, object] | None = None
 
     def __repr__(self) -> str:
         return f"Located(source={self.source!r}, name={self.name!r}, location={self.location!r})"
@@ -163,7 +163,11 @@ def locate(source: Source, *, builtins: bool = True) -> Located:
     from ad-hoc credentials. `ProfileNotFoundError` when neither has the profile (with `builtins=False`: when
     it is not on disk). Reads no profile file, decrypts nothing."""
     if source.kind == "api_key":
-        config = {"client_type": "static_apikey", "api_key": source.api_key, "bearer_token_prefix": "api-key"}
+        config: dict[str, object] = {
+            "client_type": "static_apikey",
+            "api_key": source.api_key,
+            "bearer_token_prefix": "api-key",
+        }
         return Located(source, "_PL_API_KEY", config=config)
     if source.kind == "client_credentials":
         base = default_for_client_type("oidc_client_credentials_secret")

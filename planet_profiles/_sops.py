@@ -146,7 +146,7 @@ class Sops:
 
     def encrypt_to_bytes(
         self,
-        data: Mapping[str, Any],
+        data: Mapping[str, object],
         path: PathLike,
         *,
         config: PathLike | None = None,
@@ -182,7 +182,7 @@ class Sops:
 
     def encrypt(
         self,
-        data: Mapping[str, Any],
+        data: Mapping[str, object],
         path: PathLike,
         *,
         config: PathLike | None = None,
@@ -205,7 +205,7 @@ class Sops:
         atomic_write(path, ciphertext)
 
     def set_values(
-        self, path: PathLike, values: Mapping[str, Any], *, remove: Sequence[str] = ()
+        self, path: PathLike, values: Mapping[str, object], *, remove: Sequence[str] = ()
     ) -> bytes:
         """The ciphertext of `path` with top-level `values` set and the keys `remove` removed, through
         `sops set` / `sops unset`; `path` itself is not changed.
@@ -388,7 +388,7 @@ def _first_line(stderr: str) -> str:
 
 def _parse_object(
     out: bytes, file: str, problem: str = "decrypted content is not a JSON object"
-) -> dict[str, Any]:
+) -> dict[str, object]:
     try:
         value = json.loads(out)
     except ValueError:

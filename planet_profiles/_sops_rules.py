@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ._errors import Problem
 
@@ -57,7 +57,7 @@ class _Config(NamedTuple):
 
 
 def recipient_problems(
-    file: str, doc: Mapping[str, Any], configs: SopsConfigs | None = None
+    file: str, doc: Mapping[str, object], configs: SopsConfigs | None = None
 ) -> list[Problem]:
     """Problems when the recipients of an encrypted `doc` differ from its `.sops.yaml` creation rule: each
     recipient the file has and the rule does not name, each one the rule names and the file lacks.
@@ -194,7 +194,7 @@ _FILE_KINDS = tuple(_RULE_KINDS.values())
 
 
 # how one key entry (the file's `sops` block; a mapping in a rule's `key_groups`) names its key
-_ENTRY_ID: dict[str, Callable[[Mapping[str, Any]], str]] = {
+_ENTRY_ID: dict[str, Callable[[Mapping[str, object]], str]] = {
     "age": lambda e: f"{e.get('recipient', '')}",
     "pgp": lambda e: f"{e.get('fp', '')}",
     "kms": lambda e: f"{e.get('arn', '')}",
@@ -204,7 +204,7 @@ _ENTRY_ID: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def _entry_key(kind: str, entry: Any) -> str | None:
+def _entry_key(kind: str, entry: object) -> str | None:
     """One key as `kind:id`, from a `.sops.yaml` string or an entry mapping; None if it names none."""
     if isinstance(entry, str):
         ident = entry.strip()
@@ -220,24 +220,27 @@ def _entry_key(kind: str, entry: Any) -> str | None:
     return f"{kind}:{ident}" if ident else None
 
 
-def rule_recipients(rule: Mapping[str, Any]) -> tuple[Group, ...]:
+def rule_recipients(rule: Mapping[str, object]) -> tuple[Group, ...]:
     """The key groups of one `.sops.yaml` creation rule (flat keys are one group)."""
 
-    def entries(kind: str, value: Any) -> Iterator[str]:
-        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    def entries(kind: str, value: object) -> Iterator[str]:
+        items: list[object] = (
+            list(value.split(",")) if isinstance(value, str) else value if isinstance(value, list) else []
+        )
         for item in items:
             key = _entry_key(kind, item)
             if key:
                 yield key
 
-    if isinstance(rule.get("key_groups"), list):
+    groups = rule.get("key_groups")
+    if isinstance(groups, list):
         return tuple(
             frozenset(
                 key
                 for rule_kind, kind in _RULE_KINDS.items()
                 for key in entries(kind, group.get(rule_kind) or group.get(kind))
             )
-            for group in rule["key_groups"]
+            for group in groups
             if isinstance(group, Mapping)
         )
     return (
@@ -247,17 +250,18 @@ def rule_recipients(rule: Mapping[str, Any]) -> tuple[Group, ...]:
     )
 
 
-def file_recipients(sops: Any) -> tuple[Group, ...]:
+def file_recipients(sops: object) -> tuple[Group, ...]:
     """The key groups of a file's `sops` block (flat groups, or `key_groups`)."""
     if not isinstance(sops, Mapping):
         return ()
-    groups: list[Any] = sops["key_groups"] if isinstance(sops.get("key_groups"), list) else [sops]
+    groups: list[object] = sops["key_groups"] if isinstance(sops.get("key_groups"), list) else [sops]
     return tuple(frozenset(_file_keys(g)) for g in groups if isinstance(g, Mapping))
 
 
-def _file_keys(group: Mapping[str, Any]) -> Iterator[str]:
+def _file_keys(group: Mapping[str, object]) -> Iterator[str]:
     for kind in _FILE_KINDS:
-        for entry in group.get(kind) or ():
+        entries = group.get(kind)
+        for entry in entries if isinstance(entries, list) else ():
             key = _entry_key(kind, entry) if isinstance(entry, Mapping) else None
             if key:
                 yield key

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from ._errors import Problem
 from ._names import ENCRYPTED_REGEX, SECRET_KEYS
@@ -26,7 +25,7 @@ ENC_PATTERN = re.compile(
 """A value encrypted by sops; group `type` is the clear value's type (`str`, `float`, `bool`, …)."""
 
 
-def plaintext_secret_problems(doc: Mapping[str, Any], file: str) -> list[Problem]:
+def plaintext_secret_problems(doc: Mapping[str, object], file: str) -> list[Problem]:
     """A plaintext profile file holds no secret key (DESIGN: "Profiles on disk")."""
     return [
         Problem(
@@ -40,18 +39,18 @@ def plaintext_secret_problems(doc: Mapping[str, Any], file: str) -> list[Problem
     ]
 
 
-def sops_in_plaintext(doc: Mapping[str, Any], file: str) -> list[Problem]:
+def sops_in_plaintext(doc: Mapping[str, object], file: str) -> list[Problem]:
     """A plaintext profile file holds no `sops` block."""
     if "sops" not in doc:
         return []
     return [Problem(file, "/sops", "this file has a `sops` block: name encrypted files `*.sops.json`")]
 
 
-def _is_enc(value: Any) -> bool:
+def _is_enc(value: object) -> bool:
     return isinstance(value, str) and value.startswith("ENC[")
 
 
-def _enc_paths(value: Any, parts: list[str | int]) -> Iterator[list[str | int]]:
+def _enc_paths(value: object, parts: list[str | int]) -> Iterator[list[str | int]]:
     if _is_enc(value):
         yield parts
     elif isinstance(value, list):
@@ -67,17 +66,18 @@ _NOT_SOPS = "not encrypted with sops"
 _HOW = "encrypt it with `planet-profiles encrypt` (sops with the project's .sops.yaml)"
 
 
-def sops_problems(doc: Mapping[str, Any], file: str, skip: set[str]) -> list[Problem]:
+def sops_problems(doc: Mapping[str, object], file: str, skip: set[str]) -> list[Problem]:
     """Shape of the `sops` block, secrets encrypted, all else clear text; adds to `skip` the keys reported."""
     problems = [
         Problem(file, ptr, f"{_NOT_SOPS}: {msg}") for ptr, msg in _sops_block_problems(doc.get("sops"))
     ]
     for key in SECRET_KEYS:
-        if key not in doc or doc[key] is None:
+        value = doc.get(key)
+        if value is None:
             continue
-        match = ENC_PATTERN.match(doc[key]) if isinstance(doc[key], str) else None
+        match = ENC_PATTERN.match(value) if isinstance(value, str) else None
         if match is None:
-            state = "is empty" if doc[key] == "" else f"is not encrypted: {_HOW}"
+            state = "is empty" if value == "" else f"is not encrypted: {_HOW}"
             problems.append(Problem(file, pointer([key]), f"`{key}` {state}"))
             skip.add(key)
         elif match["type"] != "str":
@@ -106,7 +106,7 @@ def sops_problems(doc: Mapping[str, Any], file: str, skip: set[str]) -> list[Pro
     return problems
 
 
-def _sops_block_problems(sops: Any) -> Iterator[RuleProblem]:
+def _sops_block_problems(sops: object) -> Iterator[RuleProblem]:
     if not isinstance(sops, Mapping):
         yield "/sops", f"the `sops` block is {'missing' if sops is None else 'not an object'}; {_HOW}"
         return

@@ -50,7 +50,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from ._clients import AuthClient, OidcAuthClient
@@ -204,7 +204,7 @@ class _Sealer:
             derived = HKDF(algorithm=hashes.SHA256(), length=40, salt=salt, info=b"token cache").derive(ikm)
             self._key, self.key_id = derived[:32], derived[32:]
 
-    def seal(self, data: dict[str, Any], aad: bytes) -> bytes:
+    def seal(self, data: dict[str, object], aad: bytes) -> bytes:
         if self._key is None:
             return json.dumps({"v": 1, "token": data}).encode()
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -213,7 +213,7 @@ class _Sealer:
         sealed = AESGCM(self._key).encrypt(nonce, json.dumps(data).encode(), aad)
         return json.dumps({"v": 1, "alg": "A256GCM", "n": _b64(nonce), "c": _b64(sealed)}).encode()
 
-    def open(self, blob: bytes, aad: bytes) -> dict[str, Any] | None:
+    def open(self, blob: bytes, aad: bytes) -> dict[str, object] | None:
         """The token data, or None for anything that is not an entry of this key (a cache miss)."""
         try:
             outer = json.loads(blob)

@@ -204,7 +204,7 @@ class TokenValidator:
         # `jku`, `x5u`, `jwk` and `x5c` are deliberately never read: keys come from the issuer's JWKS only.
         key = self.jwks.signing_key(kid, alg)
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, object] = jwt.decode(
                 token,
                 key=key,
                 algorithms=[alg],

@@ -69,7 +69,7 @@ class Token:
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: Mapping[str, Any], *, file: str | None = None) -> None:
+    def __init__(self, data: Mapping[str, object], *, file: str | None = None) -> None:
         if "access_token" not in data and isinstance(data.get("key"), str):
             data = {**data, "access_token": data["key"]}  # planet-auth's legacy API key file: {"key", "jwt"}
         access = data.get("access_token")
@@ -100,7 +100,7 @@ class Token:
         self._data = dict(data)
 
     @classmethod
-    def from_response(cls, response: Mapping[str, Any], *, now: float | None = None) -> Token:
+    def from_response(cls, response: Mapping[str, object], *, now: float | None = None) -> Token:
         """Stamp a token-endpoint response with `_iat`/`_exp` (no `_exp` when it has no `expires_in`)."""
         issued = int(now if now is not None else time.time())
         data = dict(response)
@@ -136,12 +136,12 @@ class Token:
     @property
     def issued_at(self) -> float | None:
         value = self._data.get("_iat")
-        return float(value) if value is not None else None
+        return float(value) if isinstance(value, (int, float)) else None  # (a finite number, or absent)
 
     @property
     def expires_at(self) -> float | None:
         value = self._data.get("_exp")
-        return float(value) if value is not None else None
+        return float(value) if isinstance(value, (int, float)) else None  # (a finite number, or absent)
 
     def with_refresh_token_of(self, previous: Token | None) -> Token:
         """RFC 6749 §6: a refresh response may omit `refresh_token`; then the previous one stays valid. A
@@ -251,7 +251,7 @@ def _read_private(path: Path) -> bytes | None:
     return raw
 
 
-def read_token_data(path: Path) -> dict[str, Any] | None:
+def read_token_data(path: Path) -> dict[str, object] | None:
     """The JSON object of a plaintext token file as stored, None when absent; `TokenFileError` when it is not
     private (TOK-07), too large, nested too deep, not JSON or not an object."""
     file = str(path)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, TypeGuard
+from typing import NamedTuple, TypeGuard
 
 from ._documents import read_profile
 from ._errors import Problem
@@ -73,27 +73,32 @@ def validate_file(path: str | Path, *, encrypted: bool | None = None) -> list[Pr
     return sort_problems(problems + validate_document(doc, file=file, encrypted=encrypted))
 
 
-def required_key_problems(doc: Any, *, file: str, required: Collection[str]) -> list[Problem]:
+def required_key_problems(doc: object, *, file: str, required: Collection[str]) -> list[Problem]:
     """A repository's own rule on top of the schema (the validate hook's `--require KEY`): each of `required`
     that the document's client type has must be set. A team repository requires `allowed_api_hosts`, so no
     profile can send its credential to any host an application calls (SECURITY TOK-12)."""
     client_type = doc.get("client_type") if isinstance(doc, Mapping) else None
-    if not required or not is_client_type(client_type):
+    if not required or not isinstance(doc, Mapping) or not is_client_type(client_type):
         return []
-    known = type_schema(client_type).schema["properties"]
+    known = type_schema(client_type).properties
+
+    def example(key: str) -> str:
+        examples = known[key].get("examples")
+        return f", e.g. {json.dumps(examples[0])}" if isinstance(examples, list) and examples else ""
+
     return [
         Problem(
             file,
             pointer([key]),
             f"`{key}` is required in this repository (its validate hook runs with `--require {key}`)"
-            + (f", e.g. {json.dumps(known[key]['examples'][0])}" if known[key].get("examples") else ""),
+            + example(key),
         )
         for key in required
         if key in known and doc.get(key) in (None, "", [])
     ]
 
 
-def encryption_problems(doc: Any, *, file: str, encrypted: bool) -> list[Problem]:
+def encryption_problems(doc: object, *, file: str, encrypted: bool) -> list[Problem]:
     """Only the encryption rules of one parsed file, without the schema.
 
     Plaintext: no secret key, no `sops` block. Encrypted: a well-formed `sops` block (MAC, recipients), every
@@ -106,11 +111,11 @@ def encryption_problems(doc: Any, *, file: str, encrypted: bool) -> list[Problem
     return sort_problems(plaintext_secret_problems(doc, file) + sops_in_plaintext(doc, file))
 
 
-def _not_an_object(doc: Any, file: str) -> Problem:
+def _not_an_object(doc: object, file: str) -> Problem:
     return Problem(file, "", f"a profile must be a JSON object; got {describe(doc)}")
 
 
-def validate_document(doc: Any, *, file: str, encrypted: bool = False) -> list[Problem]:
+def validate_document(doc: object, *, file: str, encrypted: bool = False) -> list[Problem]:
     """Every problem of one parsed document: plaintext, decrypted, or (`encrypted=True`) still encrypted."""
     if not isinstance(doc, Mapping):
         return [_not_an_object(doc, file)]
@@ -121,7 +126,7 @@ def validate_document(doc: Any, *, file: str, encrypted: bool = False) -> list[P
     return sort_problems(problems)
 
 
-def type_problems(doc: Mapping[str, Any], file: str, skip: Collection[str] = ()) -> list[Problem]:
+def type_problems(doc: Mapping[str, object], file: str, skip: Collection[str] = ()) -> list[Problem]:
     """Dispatch on `client_type` and check against that type's schema only (no noise from other types);
     keys in `skip` were reported already."""
     client_type = doc.get("client_type")
@@ -136,27 +141,30 @@ def type_problems(doc: Mapping[str, Any], file: str, skip: Collection[str] = ())
     if not is_client_type(client_type):
         return [Problem(file, "/client_type", msg_unknown_client_type(client_type, client_types()))]
     spec = type_schema(client_type)
-    broken = _non_unicode_problems(doc, spec.schema["properties"], file)
+    broken = _non_unicode_problems(doc, spec.properties, file)
     reported = {p.pointer for p in broken}  # a string that is no text has no other problem worth telling
     problems = broken + [
         p
         for p in _schema_problems(spec, doc, file)
         if p.pointer.split("/")[1] not in skip and p.pointer not in reported
     ]
-    if "allowed_issuer_hosts" in spec.schema["properties"]:
+    if "allowed_issuer_hosts" in spec.properties:
         problems += (Problem(file, ptr, msg) for ptr, msg in pinned_host_problems(doc))
     return problems
 
 
-def _non_unicode_problems(doc: Mapping[str, Any], known: Mapping[str, Any], file: str) -> list[Problem]:
+def _non_unicode_problems(
+    doc: Mapping[str, object], known: Mapping[str, Mapping[str, object]], file: str
+) -> list[Problem]:
     """Values of `type: string` keys (and items of arrays of strings) that UTF-8 cannot encode: pydantic
     refuses those (`string_unicode`) before any other check. Enums and `const`s refuse them by themselves."""
     found: list[Problem] = []
     for key, value in doc.items():
         schema = known.get(key, {})
+        items = schema.get("items")
         if schema.get("type") == "string":
-            candidates: list[tuple[list[str | int], Any]] = [([key], value)]
-        elif isinstance(value, list) and schema.get("items", {}).get("type") == "string":
+            candidates: list[tuple[list[str | int], object]] = [([key], value)]
+        elif isinstance(value, list) and isinstance(items, Mapping) and items.get("type") == "string":
             candidates = [([key, index], item) for index, item in enumerate(value)]
         else:
             continue
@@ -168,45 +176,54 @@ def _non_unicode_problems(doc: Mapping[str, Any], known: Mapping[str, Any], file
     return found
 
 
-def _schema_problems(spec: TypeSchema, doc: Mapping[str, Any], file: str) -> Iterator[Problem]:
-    schema, client_type = spec.schema, spec.client_type
+def _schema_problems(spec: TypeSchema, doc: Mapping[str, object], file: str) -> Iterator[Problem]:
+    """The checker's errors (or jsonschema's, in the tests) as `Problem`s. A keyword's value has the shape the
+    committed schema gives it (the checker refuses others); the instance is narrowed where it is read."""
+    client_type = spec.client_type
     for error in spec.checker.iter_errors(doc):
         parts = list(error.absolute_path)
         where = pointer(parts)
         kind, value, instance = error.validator, error.validator_value, error.instance
         if kind == "required":
+            assert isinstance(value, list) and isinstance(instance, Mapping)
             for key in value:
                 if key not in instance:
                     yield Problem(file, pointer([key]), msg_missing(key))
         elif kind == "additionalProperties":
-            known = schema["properties"]
+            assert isinstance(instance, Mapping)
+            known = spec.properties
             index = _index()
             for key in instance:
                 if key not in known:
                     owners = [t for t in index.types if key in index.keys[t]]
                     yield Problem(file, pointer([key]), msg_unknown_key(key, client_type, known, owners))
-        elif kind in ("anyOf", "oneOf") and all(set(s) == {"required"} for s in value):
+        elif (
+            kind in ("anyOf", "oneOf")
+            and isinstance(value, list)
+            and all(isinstance(s, Mapping) and set(s) == {"required"} for s in value)
+        ):
             rule = KeyRule(tuple(k for s in value for k in s["required"]), kind == "oneOf")
-            yield Problem(
-                file, pointer([rule.keys[0]]), msg_key_rule(rule, instance) or msg_invalid([], kind)
-            )
+            found = msg_key_rule(rule, instance) if isinstance(instance, Mapping) else None
+            yield Problem(file, pointer([rule.keys[0]]), found or msg_invalid([], kind))
         elif kind == "type":
+            assert isinstance(value, (str, list))
             yield Problem(
                 file,
                 where,
                 msg_wrong_type(
                     parts,
-                    value if isinstance(value, str) else value[0],
+                    value if isinstance(value, str) else str(value[0]),
                     instance,
                     error.schema.get("examples"),
-                    required=bool(parts) and parts[0] in schema["required"],
+                    required=bool(parts) and parts[0] in spec.required,
                 ),
             )
         elif kind == "pattern":
-            yield Problem(file, where, msg_pattern(parts, value))
+            yield Problem(file, where, msg_pattern(parts, str(value)))
         elif kind in ("minLength", "minItems"):
             yield Problem(file, where, msg_empty(parts, instance))
         elif kind == "enum":
+            assert isinstance(value, list)
             yield Problem(file, where, msg_choice(parts, value))
         elif kind == "const":
             yield Problem(file, where, msg_choice(parts, [value]))
@@ -221,9 +238,11 @@ class TypeSchema(NamedTuple):
     """What one client type's schema file says: the schema, its checker and its cross-field rules."""
 
     client_type: str
-    schema: dict[str, Any]
+    schema: Mapping[str, object]
     checker: Checker
     key_rules: tuple[KeyRule, ...]
+    properties: Mapping[str, Mapping[str, object]]
+    required: frozenset[str]
 
 
 @cache
@@ -235,7 +254,9 @@ def type_schema(client_type: str) -> TypeSchema:
         for rule in schema.get("allOf", ())
         for kind, alternatives in rule.items()
     )
-    return TypeSchema(client_type, schema, Checker(schema), key_rules)
+    # (our own generated file, of the shape `planet_profiles._schema` writes: read as JSON, not narrowed)
+    properties, required = schema["properties"], frozenset(schema.get("required", ()))
+    return TypeSchema(client_type, schema, Checker(schema), key_rules, properties, required)
 
 
 class _Index(NamedTuple):
@@ -243,7 +264,7 @@ class _Index(NamedTuple):
     keys: Mapping[str, frozenset[str]]
 
 
-def is_client_type(value: Any) -> TypeGuard[str]:
+def is_client_type(value: object) -> TypeGuard[str]:
     """Whether `value` names a client type with a schema file (without reading the 100 kB index schema)."""
     return isinstance(value, str) and _has_schema(value)
 

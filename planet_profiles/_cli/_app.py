@@ -209,7 +209,7 @@ def json_option(function: F) -> F:
     return decorated
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: object) -> None:
     click.echo(inert(json.dumps(data, indent=2, ensure_ascii=False)))  # json escapes C0, not C1 or bidi
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._errors import ProfileError
 
@@ -95,12 +95,12 @@ def resolve_target(name: str | None) -> Target:
     return Target(located.name, located.source, located.location)
 
 
-def read_raw(file: Path) -> dict[str, Any]:
+def read_raw(file: Path) -> dict[str, object]:
     """The JSON object of a profile file as stored (an encrypted file is NOT decrypted), read as the loader
     reads it (`planet_profiles._documents.load_profile`)."""
     from .._documents import load_profile
 
-    data: dict[str, Any] = load_profile(file).data
+    data: dict[str, object] = load_profile(file).data
     return data
 
 
@@ -132,7 +132,7 @@ class TokenState:
         refresh = ", can be refreshed" if self.refresh_token and self.state != VALID else ""
         return f"{self.state} ({when}{refresh})"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "state": self.state,
             "file": str(self.path) if self.path else None,

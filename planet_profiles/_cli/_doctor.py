@@ -12,7 +12,7 @@ proven by a real grant when no valid token is cached, and that token is dropped,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -203,7 +203,7 @@ def doctor(name: str | None, as_json: bool) -> None:
     steps = diagnose(name)
     failed = next((s for s in steps if s.ok is False), None)
     if as_json:
-        data: dict[str, Any] = {"profile": name, "ok": failed is None, "steps": [asdict(s) for s in steps]}
+        data: dict[str, object] = {"profile": name, "ok": failed is None, "steps": [asdict(s) for s in steps]}
         emit_json(data)
     else:
         width = max(len(s.name) for s in steps)

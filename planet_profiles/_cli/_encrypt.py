@@ -10,8 +10,8 @@ plaintext `auth_client.sops.json` is replaced in one atomic rename.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -36,7 +36,7 @@ def _source_file(path: Path) -> Path:
     return path
 
 
-def _check_ciphertext(ciphertext: bytes, plain: dict[str, Any], target: Path) -> None:
+def _check_ciphertext(ciphertext: bytes, plain: Mapping[str, object], target: Path) -> None:
     """Refuse ciphertext that is not exactly `plain` with only its secrets encrypted."""
     from .._documents import parse_json
     from .._validate import validate_document

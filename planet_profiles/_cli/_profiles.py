@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,7 @@ def _check_selected(selected: tuple[str, str] | None, names: set[str]) -> str | 
     return name
 
 
-def _row(name: str, location: ProfileLocation | None, client_type: str | None) -> dict[str, Any]:
+def _row(name: str, location: ProfileLocation | None, client_type: object) -> dict[str, Any]:
     state = read_token_state(token_file(name, location))
     return {
         "name": name,
@@ -197,7 +198,7 @@ def _adhoc_rows(target: Target) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
@@ -295,7 +296,7 @@ def status(name: str | None, as_json: bool) -> None:
         granted = inert(" ".join(state.scopes), newlines=False) if state.scopes else "(none granted)"
         click.echo(f"scopes    {granted}")  # the server's words
         click.echo(f"refresh   {'refresh token held' if state.refresh_token else 'no refresh token'}")
-    if requested:
+    if requested and isinstance(requested, Iterable):  # as stored (`show` reads the file unchecked)
         click.echo(f"requests  {' '.join(map(str, requested))}")
     if state.path is not None:
         click.echo(f"file      {Path(state.path)}")

@@ -115,7 +115,7 @@ class _AuthCodeClient(OidcAuthClient):
         allow_tty_prompt: bool = False,
         requested_scopes: list[str] | None = None,
         requested_audiences: list[str] | None = None,
-        extra: Mapping[str, Any] | None = None,
+        extra: Mapping[str, object] | None = None,
         timeout: float = 300.0,
         **ignored: Any,
     ) -> Token:
@@ -155,7 +155,7 @@ class _AuthCodeClient(OidcAuthClient):
         self,
         scopes: list[str] | None,
         audiences: list[str] | None,
-        extra: Mapping[str, Any] | None,
+        extra: Mapping[str, object] | None,
     ) -> dict[str, str]:
         """The attempt-independent authorization request parameters (RFC 6749 §4.1.1)."""
         params = {key: str(value) for key, value in (extra or {}).items() if value is not None}

@@ -158,7 +158,7 @@ class _DeviceCodeFlow(OidcAuthClient):
 
     # --- §3.4 / §3.5: polling the token endpoint ------------------------------------------------------
 
-    def device_login_complete(self, initiated_login_data: Mapping[str, Any]) -> Token:
+    def device_login_complete(self, initiated_login_data: Mapping[str, object]) -> Token:
         """Poll the token endpoint until the user approved the login started by `device_login_initiate`.
 
         Polls are at least `interval` seconds apart, counted from the previous request to the server
@@ -210,7 +210,7 @@ class _DeviceCodeFlow(OidcAuthClient):
             with self._pending_lock:
                 self._initiated.pop(key, None)
 
-    def _parse_initiated(self, data: Mapping[str, Any]) -> tuple[str, float, float]:
+    def _parse_initiated(self, data: Mapping[str, object]) -> tuple[str, float, float]:
         member = _malformed_member(data, ("device_code",))
         if member is not None:
             raise AuthError(
@@ -222,7 +222,9 @@ class _DeviceCodeFlow(OidcAuthClient):
             )
         interval = _number(data.get("interval"))
         interval = DEFAULT_INTERVAL if interval is None else max(interval, MIN_INTERVAL)
-        return str(data["device_code"]), float(data["expires_in"]), interval
+        expires_in = _number(data.get("expires_in"))
+        assert expires_in is not None  # checked by `_malformed_member`
+        return str(data["device_code"]), expires_in, interval
 
     def _expired(self, message: str, err: OAuthError | None = None) -> ExpiredTokenError:
         return ExpiredTokenError(
@@ -257,7 +259,7 @@ class _DeviceCodeFlow(OidcAuthClient):
         return self.device_login_complete(info)
 
 
-def show_device_prompt(info: Mapping[str, Any], *, stream: TextIO) -> None:
+def show_device_prompt(info: Mapping[str, object], *, stream: TextIO) -> None:
     """Tell the user where to go and which code to enter (RFC 8628 §3.3), with a QR code when possible."""
     uri = inert(str(info["verification_uri"]), newlines=False)
     complete = info.get("verification_uri_complete")
@@ -269,7 +271,7 @@ def show_device_prompt(info: Mapping[str, Any], *, stream: TextIO) -> None:
     qr = render_qr(str(complete or uri))
     if qr:
         lines += ["Or scan:", qr]
-    minutes = max(1, round(float(info["expires_in"]) / 60))
+    minutes = max(1, round((_number(info.get("expires_in")) or 0.0) / 60))  # (a checked §3.2 answer)
     lines.append(f"Waiting for approval (the code expires in about {minutes} min; Ctrl-C cancels)...")
     print("\n".join(lines), file=stream, flush=True)
 
@@ -294,7 +296,7 @@ def render_qr(text: str, *, border: int = 2) -> str | None:
     )
 
 
-def open_verification_uri(info: Mapping[str, Any]) -> None:
+def open_verification_uri(info: Mapping[str, object]) -> None:
     """Open the device login's `verification_uri_complete` (else `verification_uri`) in the system browser
     (honours `BROWSER`); only an http(s) URL from the server is opened."""
     url = str(info.get("verification_uri_complete") or info["verification_uri"])

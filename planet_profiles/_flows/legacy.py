@@ -40,7 +40,7 @@ _X_PLANET_APP = ("X-Planet-App", f"planet-profiles-{__version__}")
 
 def legacy_token(api_key: str, jwt: str | None = None, *, now: float | None = None) -> Token:
     """The stored form of a legacy login: planet-auth's `{"key", "jwt"}` plus `access_token` and `_iat`."""
-    data: dict[str, Any] = {"access_token": api_key, "key": api_key, "_iat": int(now or time.time())}
+    data: dict[str, object] = {"access_token": api_key, "key": api_key, "_iat": int(now or time.time())}
     if jwt is not None:
         data["jwt"] = jwt
     return Token(data)
