@@ -180,7 +180,7 @@ def read_user_config() -> dict[str, object]:
     path = user_config_path()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file, or a HOME that is not a directory
         return {}
     except UnicodeDecodeError:
         raise StorageError(

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from planet_profiles._documents import read_profile
+from planet_profiles._locations import read_user_config
 from planet_profiles._tokens import MemoryTokenStore, token_store
 from tests.fixtures_devserver import DevServer
 
@@ -131,6 +132,7 @@ def test_a_home_that_cannot_be_written_keeps_tokens_in_memory_with_one_log_line(
     assert len(caplog.records) == 1, caplog.text
     assert f"{blocker} is not a directory" in caplog.text
     assert "kept in memory, not in token files" in caplog.text
+    assert read_user_config() == {}  # ~/.planet.json under a file: absent, not "cannot read: Not a directory"
     monkeypatch.setenv("HOME", str(tmp_path / "fresh-home"))  # missing, but creatable: a file store
     assert (
         token_store("a", save_token_file=True).path
