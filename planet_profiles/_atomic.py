@@ -15,7 +15,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from ._errors import StorageError
 __all__ = ["atomic_write", "ensure_private_dir", "remove_temp_files"]
 
 STALE_TEMP_AGE = 60.0  # seconds; a temp file this old belongs to a write that was killed
-_TEMP_SUFFIX = re.compile(r"\.[0-9a-f]{12}\.tmp\Z")
+_TEMP_SUFFIX = r"\.[0-9a-f]{12}\.tmp\Z"  # compiled on first use (by `re`'s cache), not at import
 _FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
@@ -36,6 +35,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600
     """
     target = os.path.abspath(os.fspath(path))
     directory, name = os.path.split(target)
+    import secrets  # here: only writers need it (`secrets` is not on a load's import path)
+
     tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(tmp, _FLAGS, mode)
@@ -63,13 +64,13 @@ def remove_temp_files(path: str | os.PathLike[str], *, older_than: float = 0.0) 
     """Remove the temp files `atomic_write` left beside `path` (`.NAME.HEX.tmp`) that are older than
     `older_than` seconds; best effort, errors are ignored."""
     directory, name = os.path.split(os.path.abspath(os.fspath(path)))
-    prefix, now = f".{name}", time.time()
+    prefix, now, suffix = f".{name}", time.time(), re.compile(_TEMP_SUFFIX)
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
-        if not (entry.name.startswith(prefix) and _TEMP_SUFFIX.fullmatch(entry.name, len(prefix))):
+        if not (entry.name.startswith(prefix) and suffix.fullmatch(entry.name, len(prefix))):
             continue
         with contextlib.suppress(OSError):
             if now - entry.stat(follow_symlinks=False).st_mtime >= older_than:

@@ -14,10 +14,9 @@ import importlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
-from . import _http
 from ._config import (
     ApiHostsConfig,
     ClientConfig,
@@ -41,6 +40,9 @@ from ._oauth import (
     post_form,
 )
 from ._tokens import Token
+
+if TYPE_CHECKING:
+    from . import _http
 
 __all__ = [
     "CLIENT_AUTH_CONFIGS",
@@ -358,6 +360,8 @@ class OidcAuthClient(ApiHostsClient):
     def userinfo(self, token: Token) -> dict[str, object]:
         """OIDC Core §5.3: the user's claims, with the access token as Bearer (never in the URL)."""
         url = self.endpoint("userinfo_endpoint")
+        from . import _http  # on the first request (`_oauth.discover`)
+
         resp = _http.request("GET", url, headers={"Authorization": f"Bearer {token.access_token}"})
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)

@@ -60,8 +60,8 @@ MAX_DEPTH = 32
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO never blocks
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_STRING = r'"(?:[^"\\]|\\.)*"'  # with re.DOTALL; compiled on first use (by `re`'s cache), not at import
+_BRACKET = r"[\[\]{}]"
 _TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
 
 
@@ -227,7 +227,7 @@ def nesting_problem(text: str) -> str | None:
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None  # the common case: too few brackets to nest that deep
     depth = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+    for bracket in re.findall(_BRACKET, re.sub(_STRING, "", text, flags=re.DOTALL)):
         depth += 1 if bracket in "[{" else -1
         if depth > MAX_DEPTH:
             return _TOO_DEEP

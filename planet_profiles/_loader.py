@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
 from ._documents import SHARED_MODES_ENV, exposed, load_profile
 from ._errors import ProfileError, StorageError
-from ._names import SECRET_KEYS, is_encrypted_name
+from ._names import CACHE_URL_ENV, SECRET_KEYS, is_encrypted_name
 from ._oauth import ClientAuthMemory
 from ._selection import Source, locate, resolve_source
 from ._token_manager import TokenManager
@@ -142,13 +143,17 @@ def _warn_on_recipient_drift(location: _locations.ProfileLocation) -> None:
 def _manager(client: AuthClient, store: TokenStore, name: str, token_cache_url: str | None) -> TokenManager:
     """The token manager of `client`, with the shared token cache when one is configured; a client with a
     shared secret remembers negotiated client authentication beside the token file
-    (`_oauth.ClientAuthMemory`), or in memory when tokens are."""
-    from ._token_cache import shared_cache
-
+    (`_oauth.ClientAuthMemory`), or in memory when tokens are. `_token_cache` is imported only when a cache
+    is configured."""
     if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
         path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
         client.remember_client_auth_in(path)
-    shared = shared_cache(client, name, token_cache_url)
+    url = os.environ.get(CACHE_URL_ENV, "").strip() if token_cache_url is None else token_cache_url
+    shared = None
+    if url:
+        from ._token_cache import shared_cache
+
+        shared = shared_cache(client, name, url)
     return TokenManager(client, store, shared=shared, profile_name=name)
 
 

@@ -11,6 +11,7 @@ from typing import ForwardRef, Literal, TypeVar, get_args
 _T = TypeVar("_T", bound=type)
 
 __all__ = [
+    "CACHE_URL_ENV",
     "ENCRYPTED_FILE",
     "ENCRYPTED_REGEX",
     "ENCRYPTED_SUFFIX",
@@ -45,6 +46,10 @@ def public(cls: _T) -> _T:
     cls.__module__ = "planet_profiles"
     return cls
 
+
+CACHE_URL_ENV = "PL_AUTH_TOKEN_CACHE_URL"
+"""The setting of the shared token cache (`planet_profiles._token_cache`): read by the loader, which imports
+that module only when a cache is configured."""
 
 ENCRYPTED_FILE = "auth_client.sops.json"
 PLAIN_FILE = "auth_client.json"

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, urlsplit
 
-from . import _http
 from ._errors import (
     AccessDeniedError,
     DiscoveryError,
@@ -33,6 +32,7 @@ from ._names import login_command
 from ._tokens import Token
 
 if TYPE_CHECKING:
+    from . import _http
     from ._config import EndpointKey, IssuerConfig, OidcConfig
 
 __all__ = [
@@ -88,6 +88,8 @@ def discover(config: IssuerConfig, *, file: str | None = None) -> dict[str, obje
         if hit and now - hit[0] < _DISCOVERY_TTL:
             return hit[1]
     url = normalize_issuer(auth_server) + "/.well-known/openid-configuration"
+    from . import _http  # on the first request: a load with a valid saved token sends none
+
     resp = _http.request("GET", url, headers={"Accept": "application/json"})
     if resp.status != 200:
         raise DiscoveryError(
@@ -331,6 +333,8 @@ def post_form(
     body = dict(form)
     headers = {"Accept": "application/json"}
     client_auth.apply(body, headers, endpoint_url=url)
+    from . import _http  # on the first request, as in `discover`
+
     return _http.request("POST", url, data=body, headers=headers, policy=policy)
 
 

@@ -55,6 +55,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._clients import AuthClient, OidcAuthClient
 from ._errors import ConfigError, TokenFileError
+from ._names import CACHE_URL_ENV
 from ._tokens import Token
 
 if TYPE_CHECKING:
@@ -72,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger("planet_profiles.token_cache")
 
-CACHE_URL_ENV = "PL_AUTH_TOKEN_CACHE_URL"
 PASSWORD_FILE_ENV = "PL_AUTH_TOKEN_CACHE_PASSWORD_FILE"  # noqa: S105 - a variable name
 KEY_FILE_ENV = "PL_AUTH_TOKEN_CACHE_KEY_FILE"
 PLAINTEXT_ENV = "PL_AUTH_TOKEN_CACHE_PLAINTEXT"

@@ -47,7 +47,6 @@ from ._problems import (
 )
 from ._schema import INDEX_FILENAME, index_path, schema_filename, schema_path
 from ._schemacheck import Checker
-from ._sopscheck import plaintext_secret_problems, sops_in_plaintext, sops_problems
 
 __all__ = [
     "TypeSchema",
@@ -68,6 +67,8 @@ def validate_file(path: str | Path, *, encrypted: bool | None = None) -> list[Pr
     file, doc, problems = read_profile(path)[:3]
     if doc is None:
         return problems
+    from ._sopscheck import plaintext_secret_problems  # the loader's path (`type_problems`) needs none of it
+
     if not encrypted and isinstance(doc, Mapping):
         problems += plaintext_secret_problems(doc, file)
     return sort_problems(problems + validate_document(doc, file=file, encrypted=encrypted))
@@ -106,6 +107,8 @@ def encryption_problems(doc: object, *, file: str, encrypted: bool) -> list[Prob
     """
     if not isinstance(doc, Mapping):
         return [_not_an_object(doc, file)]
+    from ._sopscheck import plaintext_secret_problems, sops_in_plaintext, sops_problems
+
     if encrypted:
         return sort_problems(sops_problems(doc, file, set()))
     return sort_problems(plaintext_secret_problems(doc, file) + sops_in_plaintext(doc, file))
@@ -119,6 +122,8 @@ def validate_document(doc: object, *, file: str, encrypted: bool = False) -> lis
     """Every problem of one parsed document: plaintext, decrypted, or (`encrypted=True`) still encrypted."""
     if not isinstance(doc, Mapping):
         return [_not_an_object(doc, file)]
+    from ._sopscheck import sops_in_plaintext, sops_problems
+
     problems: list[Problem] = []
     skip: set[str] = {"sops"}  # top-level keys already reported: no schema noise about them
     problems += sops_problems(doc, file, skip) if encrypted else sops_in_plaintext(doc, file)

@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import sys
 import threading
 import time
@@ -95,6 +94,8 @@ class _Attempt:
     __slots__ = ("nonce", "state", "verifier")
 
     def __init__(self) -> None:
+        import secrets  # at login: loading the profile does not need it
+
         self.verifier = secrets.token_urlsafe(_VERIFIER_BYTES)
         self.state = secrets.token_urlsafe(_STATE_BYTES)
         self.nonce = secrets.token_urlsafe(_STATE_BYTES)
