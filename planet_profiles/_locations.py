@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -46,7 +45,14 @@ ENV_PROFILE_PATH = "PL_AUTH_PROFILE_PATH"
 
 log = logging.getLogger("planet_profiles.locations")
 
-_NAME_RE = re.compile(r"[a-z0-9_][a-z0-9._-]*\Z")
+_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_CHARS = _NAME_START | frozenset(".-")
+
+
+def _plain_name(name: str) -> bool:
+    """Whether `name` is a plain profile name, `[a-z0-9_][a-z0-9._-]*` (ASCII; checked with sets: a regex
+    would be compiled at every cold start)."""
+    return name[:1] in _NAME_START and _NAME_CHARS.issuperset(name)
 
 
 @public
@@ -81,7 +87,7 @@ def check_profile_name(name: object, *, source: str | None = None) -> str:
     escape `~/.planet` (planet-auth accepts `..`).
     """
     normalized = name.lower() if isinstance(name, str) else name
-    if not isinstance(normalized, str) or not _NAME_RE.match(normalized):
+    if not isinstance(normalized, str) or not _plain_name(normalized):
         shown = name if isinstance(name, str) and len(name) <= 80 else type(name).__name__
         key = _key(source)
         raise ProfileNameError(
@@ -167,7 +173,7 @@ def list_profiles() -> list[ProfileLocation]:
         except OSError:  # missing, not a directory, unreadable, name too long
             continue
         for child in children:
-            if child.name in seen or not _NAME_RE.match(child.name):
+            if child.name in seen or not _plain_name(child.name):
                 continue
             found = _profile_in(root, child.name, origin)
             if found is not None:

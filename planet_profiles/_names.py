@@ -3,6 +3,7 @@ endpoint keys. Defined once here; every stage imports them."""
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import sys
@@ -40,16 +41,27 @@ def public(cls: _T) -> _T:
         source = value.__forward_arg__ if isinstance(value, ForwardRef) else value  # NamedTuple's
         if isinstance(source, str):
             try:
-                annotations[name] = eval(source, namespace)  # noqa: S307 - our own source's annotations
+                annotations[name] = _evaluate(source, namespace)
             except Exception:  # noqa: BLE001, S112 - a TYPE_CHECKING-only name: left as it was
                 continue
     cls.__module__ = "planet_profiles"
     return cls
 
 
+def _evaluate(source: str, namespace: dict[str, object]) -> object:
+    """An annotation's value: a plain name is looked up (this runs at import: no compile), else evaluated."""
+    if source.isidentifier():
+        if source in namespace:
+            return namespace[source]
+        if hasattr(builtins, source):
+            return getattr(builtins, source)
+    return eval(source, namespace)  # noqa: S307 - our own source's annotations
+
+
 CACHE_URL_ENV = "PL_AUTH_TOKEN_CACHE_URL"
 """The setting of the shared token cache (`planet_profiles._token_cache`): read by the loader, which imports
 that module only when a cache is configured."""
+
 
 ENCRYPTED_FILE = "auth_client.sops.json"
 PLAIN_FILE = "auth_client.json"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planet_profiles import ProfileNameError, ProfileNotFoundError, _locations
 
@@ -32,6 +35,24 @@ def test_invalid_names_are_typed_errors(name: str) -> None:
         _locations.check_profile_name(name, source="PL_AUTH_PROFILE")
     assert "PL_AUTH_PROFILE" in str(info.value)
     assert "looked up in lower case" in str(info.value)
+
+
+_NAME_ALPHABET = "abzAZ09_.-/\\ \n\x00\u0130\u212a\u00e9\u0131"  # ASCII edges, separators, and letters
+# whose lower case is ASCII or not (`İ`, Kelvin `K` → `k`, `é`, dotless `ı`)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.text(alphabet=_NAME_ALPHABET, max_size=6) | st.text(max_size=4))
+def test_the_name_rule_is_the_documented_regex(name: str) -> None:
+    """The rule is checked with character sets (no regex compiled at start-up); it accepts exactly what
+    `[a-z0-9_][a-z0-9._-]*` matches in full, after lower-casing."""
+    allowed = re.fullmatch(r"[a-z0-9_][a-z0-9._-]*", name.lower()) is not None
+    try:
+        _locations.check_profile_name(name)
+    except ProfileNameError:
+        assert not allowed
+    else:
+        assert allowed
 
 
 def test_search_path_order_and_origin(
