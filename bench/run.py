@@ -40,7 +40,7 @@ def run_scenario(scenario: Scenario, ws: Workspace, rounds: int) -> AllSamples:
     samples: AllSamples = {key: {} for key in scenario.libs}
     libs = [ws.libs[key] for key in scenario.libs]
     scenario.setup(ws)
-    rounds = min(rounds, scenario.max_rounds or rounds)
+    rounds = min(rounds, scenario.max_rounds or rounds) * scenario.rounds_factor
     first = 0 if scenario.warmup else 1
     for number in range(first, rounds + 1):
         order = libs if number % 2 else list(reversed(libs))
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             notes.extend(getattr(scenario, "notes", []))
             if scenario.max_rounds is not None and scenario.max_rounds < args.rounds:
                 notes.append(f"{scenario.id}: {scenario.max_rounds} timed rounds (its cap)")
+            if scenario.rounds_factor > 1:
+                notes.append(f"{scenario.id}: {args.rounds * scenario.rounds_factor} shorter timed rounds")
     header = [
         f"machine: {machine()}",
         f"rounds: {args.rounds} timed (+1 warm-up) per scenario, alternating order; "

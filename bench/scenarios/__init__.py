@@ -33,6 +33,7 @@ class Scenario:
     title = ""
     warmup = True  # run one untimed round first
     max_rounds: int | None = None  # cap on the timed rounds (slow scenarios)
+    rounds_factor = 1  # timed rounds = --rounds × this (short ones: the two libraries alternate more often)
     libs: tuple[str, ...] = ("ours", "pa")
 
     def setup(self, ws: Workspace) -> None:
