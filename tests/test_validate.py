@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -350,6 +350,8 @@ def test_invalid_documents_fail_both_ways_at_the_same_key(case: tuple[dict[str, 
 @CROSS_CHECK
 @given(valid_doc())
 def test_encrypted_documents_pass_without_keys(doc: dict[str, Any]) -> None:
+    # a clear value that looks like sops ciphertext (`ENC[`) is rightly a problem in an encrypted file
+    assume("ENC[" not in json.dumps({k: v for k, v in doc.items() if k not in SECRET_KEYS}))
     encrypted = {k: enc() if k in SECRET_KEYS else v for k, v in doc.items()}
     encrypted["sops"] = copy.deepcopy(fixture_doc()["sops"])
     assert validate_document(encrypted, file="f.sops.json", encrypted=True) == []
