@@ -17,18 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
-from ._config import (
-    ApiHostsConfig,
-    ClientConfig,
-    ClientSecretConfig,
-    EndpointKey,
-    OidcClientConfig,
-    PrivateKeyJwtConfig,
-    StaticApiKeyConfig,
-    secret_value,
-)
+from ._config import ClientConfig, secret_value
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
-from ._names import login_command, public
+from ._names import EndpointKey, login_command, public
 from ._oauth import (
     ClientAuth,
     ClientAuthMemory,
@@ -43,6 +34,13 @@ from ._tokens import Token
 
 if TYPE_CHECKING:
     from . import _http
+    from ._config_views import (
+        ApiHostsConfig,
+        ClientSecretConfig,
+        OidcClientConfig,
+        PrivateKeyJwtConfig,
+        StaticApiKeyConfig,
+    )
 
 __all__ = [
     "CLIENT_AUTH_CONFIGS",
@@ -74,7 +72,7 @@ class AuthClient:
     uses_tokens: bool = False  # credentials are tokens kept by a TokenManager (an instance may opt out)
     unattended: ClassVar[bool] = False  # can obtain a credential without a user (no login needed)
 
-    _config: ClientConfig  # each subclass names the view it reads (`_config`'s Protocols; checked by a test)
+    _config: ClientConfig  # each subclass names the view it reads (`_config_views`; checked by a test)
 
     def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         self._config = config
@@ -180,11 +178,12 @@ class StaticApiKeyAuthClient(ApiHostsClient):
         return f"{prefix} {secret_value(self._config.api_key)}"
 
 
-# The view each client authentication method reads, beyond the flow's (see `OidcAuthClient.client_auth`).
-CLIENT_AUTH_CONFIGS: dict[str, object] = {
-    "none": OidcClientConfig,
-    "client_secret": ClientSecretConfig,
-    "private_key_jwt": PrivateKeyJwtConfig,
+# The view (of `_config_views`) each client authentication method reads, beyond the flow's (see
+# `OidcAuthClient.client_auth`).
+CLIENT_AUTH_CONFIGS: dict[str, str] = {
+    "none": "OidcClientConfig",
+    "client_secret": "ClientSecretConfig",
+    "private_key_jwt": "PrivateKeyJwtConfig",
 }
 
 
@@ -219,7 +218,7 @@ class OidcAuthClient(ApiHostsClient):
         """The profile's `client_auth_method` (only the `_secret` types have the key)."""
         if self.client_auth_method != "client_secret":
             return None
-        return cast(ClientSecretConfig, self._config).client_auth_method
+        return cast("ClientSecretConfig", self._config).client_auth_method
 
     def endpoint(self, key: EndpointKey) -> str:
         """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
@@ -263,11 +262,11 @@ class OidcAuthClient(ApiHostsClient):
         if method == "private_key_jwt":
             from ._assertion import AssertionSigner
 
-            signer = AssertionSigner.from_config(cast(PrivateKeyJwtConfig, self._config), file=self._file)
+            signer = AssertionSigner.from_config(cast("PrivateKeyJwtConfig", self._config), file=self._file)
             return ClientAuth(client_id, "private_key_jwt", signer=signer)
         if method == "none":
             return ClientAuth(client_id, "none")
-        secret = cast(ClientSecretConfig, self._config).client_secret
+        secret = cast("ClientSecretConfig", self._config).client_secret
         return ClientAuth(client_id, method, secret_value(secret))
 
     def post(self, key: EndpointKey, form: Mapping[str, str]) -> tuple[str, _http.HttpResponse]:

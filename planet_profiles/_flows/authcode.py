@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .._clients import OidcAuthClient
-from .._config import AuthCodeFlowConfig
 from .._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
 from .._oauth import b64url_decode, b64url_encode, discover, normalize_issuer
 from .._tokens import Token
 
 if TYPE_CHECKING:
+    from .._config_views import AuthCodeFlowConfig
     from .loopback import CallbackListener
 
 __all__ = [
