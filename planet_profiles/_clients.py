@@ -20,16 +20,6 @@ from urllib.parse import urlsplit
 from ._config import ClientConfig, secret_value
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
 from ._names import EndpointKey, login_command, public
-from ._oauth import (
-    ClientAuth,
-    ClientAuthMemory,
-    alternative_secret_method,
-    endpoint,
-    error_code,
-    error_from,
-    parse_token,
-    post_form,
-)
 from ._tokens import Token
 
 if TYPE_CHECKING:
@@ -41,6 +31,7 @@ if TYPE_CHECKING:
         PrivateKeyJwtConfig,
         StaticApiKeyConfig,
     )
+    from ._oauth import ClientAuth, ClientAuthMemory
 
 __all__ = [
     "CLIENT_AUTH_CONFIGS",
@@ -222,10 +213,14 @@ class OidcAuthClient(ApiHostsClient):
 
     def endpoint(self, key: EndpointKey) -> str:
         """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
-        return endpoint(self._config, key, file=self._file)
+        from . import _oauth  # (on first use, as below: a load with a valid saved token needs no OAuth)
+
+        return _oauth.endpoint(self._config, key, file=self._file)
 
     def remember_client_auth_in(self, path: Path | None) -> None:
         """Keep what client authentication negotiation learns in `path` (beside the token file)."""
+        from ._oauth import ClientAuthMemory
+
         self._memory = ClientAuthMemory(
             path, client_id=str(self._config.client_id), auth_server=str(self._config.auth_server)
         )
@@ -258,6 +253,8 @@ class OidcAuthClient(ApiHostsClient):
         return auths[method]
 
     def _make_client_auth(self, method: str) -> ClientAuth:
+        from ._oauth import ClientAuth
+
         client_id = str(self._config.client_id)
         if method == "private_key_jwt":
             from ._assertion import AssertionSigner
@@ -272,6 +269,8 @@ class OidcAuthClient(ApiHostsClient):
     def post(self, key: EndpointKey, form: Mapping[str, str]) -> tuple[str, _http.HttpResponse]:
         """POST `form` to endpoint `key` with this client's authentication, negotiating the shared-secret
         method once on `invalid_client` (see the class docstring). Returns the URL and the answer."""
+        from ._oauth import alternative_secret_method, error_code, post_form
+
         url = self.endpoint(key)
         auth = self.client_auth(key)
         resp = post_form(url, form, auth)
@@ -311,11 +310,15 @@ class OidcAuthClient(ApiHostsClient):
 
     def token_request(self, form: Mapping[str, str]) -> Token:
         """POST a grant to the token endpoint (RFC 6749 §3.2) and return the stamped `Token`."""
+        from ._oauth import parse_token
+
         url, resp = self.post("token_endpoint", form)
         return parse_token(resp, url, form, file=self._file)
 
     def revoke(self, value: str, token_type_hint: str) -> None:
         """RFC 7009 §2.1: revoke a token. The server answers 200 for unknown tokens too (§2.2)."""
+        from ._oauth import error_from
+
         url, resp = self.post("revocation_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)
@@ -350,6 +353,8 @@ class OidcAuthClient(ApiHostsClient):
 
     def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, object]:  # noqa: S107
         """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""
+        from ._oauth import error_from
+
         url, resp = self.post("introspection_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)
@@ -360,6 +365,7 @@ class OidcAuthClient(ApiHostsClient):
         """OIDC Core §5.3: the user's claims, with the access token as Bearer (never in the URL)."""
         url = self.endpoint("userinfo_endpoint")
         from . import _http  # on the first request (`_oauth.discover`)
+        from ._oauth import error_from
 
         resp = _http.request("GET", url, headers={"Authorization": f"Bearer {token.access_token}"})
         if resp.status != 200:

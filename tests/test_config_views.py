@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from planet_profiles import _config_views
+from planet_profiles import _config_views, _oauth
 from planet_profiles._clients import CLIENT_AUTH_CONFIGS, OidcAuthClient, client_class_for
 from planet_profiles._config import ClientConfig, EndpointKey, ProfileConfig, SecretValue, parse_config
 from planet_profiles._config_views import OidcClientConfig
@@ -97,7 +97,8 @@ def view_problems(view: type, client_type: str) -> list[str]:
 def views_of(client_type: str) -> list[type]:
     """The views the client class of `client_type` reads its config through."""
     cls = client_class_for(client_type)
-    views = [typing.get_type_hints(cls, localns=vars(_config_views))["_config"]]  # (a TYPE_CHECKING import)
+    hints = typing.get_type_hints(cls, localns={**vars(_oauth), **vars(_config_views)})  # (TYPE_CHECKING)
+    views = [hints["_config"]]
     if issubclass(cls, OidcAuthClient):
         views.append(getattr(_config_views, CLIENT_AUTH_CONFIGS[cls.client_auth_method]))
     return views
