@@ -21,7 +21,6 @@ model of that family both satisfy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple, Protocol
@@ -120,6 +119,15 @@ class _Spec(NamedTuple):
     description: str
 
 
+def _parenthesized(text: str) -> str | None:
+    r"""What the final parentheses of `text`'s last line hold (`"… (Auth Code)"` → `"Auth Code"`), as
+    `re.search(r"\((.*)\)\Z", text)` finds it, without compiling a regex at every cold start."""
+    if not text.endswith(")"):
+        return None
+    start = text.find("(", text.rfind("\n") + 1)
+    return None if start < 0 else text[start + 1 : -1]
+
+
 @cache
 def _spec(client_type: str) -> _Spec:
     typed = type_schema(client_type)
@@ -127,14 +135,14 @@ def _spec(client_type: str) -> _Spec:
     unordered = set(props) - set(_RANK)
     if unordered:
         raise RuntimeError(f"schema keys {sorted(unordered)} are missing from _config.KEY_ORDER")
-    title = re.search(r"\((.*)\)\Z", str(schema.get("title", "")))
+    title = _parenthesized(str(schema.get("title", "")))
     return _Spec(
         client_type=client_type,
         properties=props,
         defaults={k: p["default"] for k, p in props.items() if "default" in p},
         secret_keys=tuple(sorted((k for k, p in props.items() if p.get("x-secret")), key=_RANK.__getitem__)),
         key_rules=typed.key_rules,
-        display_name=title[1] if title else client_type,
+        display_name=client_type if title is None else title,
         description=str(schema.get("description", "")),
     )
 

@@ -18,7 +18,6 @@ Kinds of file (`validate_file` decides by name; files are read by `planet_profil
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
@@ -274,9 +273,19 @@ def is_client_type(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _has_schema(value)
 
 
+_TYPE_START = frozenset("abcdefghijklmnopqrstuvwxyz")
+_TYPE_CHARS = _TYPE_START | {"_"}
+
+
+def _type_shaped(value: str) -> bool:
+    """Whether `value` has the shape of a client type, `[a-z][a-z_]*` (ASCII; checked with sets: a regex
+    would be compiled at every cold start)."""
+    return value[:1] in _TYPE_START and _TYPE_CHARS.issuperset(value)
+
+
 @cache
 def _has_schema(client_type: str) -> bool:
-    if not re.fullmatch(r"[a-z][a-z_]*", client_type) or schema_filename(client_type) == INDEX_FILENAME:
+    if not _type_shaped(client_type) or schema_filename(client_type) == INDEX_FILENAME:
         return False
     return schema_path(client_type).is_file()
 
