@@ -196,10 +196,10 @@ def _schema_problems(spec: TypeSchema, doc: Mapping[str, object], file: str) -> 
         elif kind == "additionalProperties":
             assert isinstance(instance, Mapping)
             known = spec.properties
-            index = _index()
+            types, keys_of = _index()
             for key in instance:
                 if key not in known:
-                    owners = [t for t in index.types if key in index.keys[t]]
+                    owners = [t for t in types if key in keys_of[t]]
                     yield Problem(file, pointer([key]), msg_unknown_key(key, client_type, known, owners))
         elif (
             kind in ("anyOf", "oneOf")
@@ -263,11 +263,6 @@ def type_schema(client_type: str) -> TypeSchema:
     return TypeSchema(client_type, schema, Checker(schema), key_rules, properties, required)
 
 
-class _Index(NamedTuple):
-    types: tuple[str, ...]
-    keys: Mapping[str, frozenset[str]]
-
-
 def is_client_type(value: object) -> TypeGuard[str]:
     """Whether `value` names a client type with a schema file (without reading the 100 kB index schema)."""
     return isinstance(value, str) and _has_schema(value)
@@ -292,11 +287,12 @@ def _has_schema(client_type: str) -> bool:
 
 def client_types() -> tuple[str, ...]:
     """Every client type, in the schema's order."""
-    return _index().types
+    return _index()[0]
 
 
 @lru_cache(maxsize=1)
-def _index() -> _Index:
+def _index() -> tuple[tuple[str, ...], Mapping[str, frozenset[str]]]:
+    """Every client type (in the schema's order) and the keys of each, from the index schema."""
     index = json.loads(index_path().read_text(encoding="utf-8"))
     types = tuple(index["properties"]["client_type"]["enum"])
-    return _Index(types, {t: frozenset(index["$defs"][t]["properties"]) for t in types})
+    return types, {t: frozenset(index["$defs"][t]["properties"]) for t in types}
