@@ -32,13 +32,16 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._config import PrivateKeyJwtConfig, secret_value
+from ._config import secret_value
 from ._documents import exposed
 from ._errors import ConfigError, Problem
 from ._locations import profile_relative_path
 from ._oauth import b64url_encode
+
+if TYPE_CHECKING:
+    from ._config_views import PrivateKeyJwtConfig
 
 __all__ = ["ALLOWED_ALGS", "AssertionSigner"]
 

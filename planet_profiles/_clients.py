@@ -17,32 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
-from ._config import (
-    ApiHostsConfig,
-    ClientConfig,
-    ClientSecretConfig,
-    EndpointKey,
-    OidcClientConfig,
-    PrivateKeyJwtConfig,
-    StaticApiKeyConfig,
-    secret_value,
-)
+from ._config import ClientConfig, secret_value
 from ._errors import LoginRequiredError, OAuthError, TransportError, UnsupportedOperationError
-from ._names import login_command, public
-from ._oauth import (
-    ClientAuth,
-    ClientAuthMemory,
-    alternative_secret_method,
-    endpoint,
-    error_code,
-    error_from,
-    parse_token,
-    post_form,
-)
+from ._names import EndpointKey, login_command, public
 from ._tokens import Token
 
 if TYPE_CHECKING:
     from . import _http
+    from ._config_views import (
+        ApiHostsConfig,
+        ClientSecretConfig,
+        OidcClientConfig,
+        PrivateKeyJwtConfig,
+        StaticApiKeyConfig,
+    )
+    from ._oauth import ClientAuth, ClientAuthMemory
 
 __all__ = [
     "CLIENT_AUTH_CONFIGS",
@@ -74,7 +63,7 @@ class AuthClient:
     uses_tokens: bool = False  # credentials are tokens kept by a TokenManager (an instance may opt out)
     unattended: ClassVar[bool] = False  # can obtain a credential without a user (no login needed)
 
-    _config: ClientConfig  # each subclass names the view it reads (`_config`'s Protocols; checked by a test)
+    _config: ClientConfig  # each subclass names the view it reads (`_config_views`; checked by a test)
 
     def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         self._config = config
@@ -180,11 +169,12 @@ class StaticApiKeyAuthClient(ApiHostsClient):
         return f"{prefix} {secret_value(self._config.api_key)}"
 
 
-# The view each client authentication method reads, beyond the flow's (see `OidcAuthClient.client_auth`).
-CLIENT_AUTH_CONFIGS: dict[str, object] = {
-    "none": OidcClientConfig,
-    "client_secret": ClientSecretConfig,
-    "private_key_jwt": PrivateKeyJwtConfig,
+# The view (of `_config_views`) each client authentication method reads, beyond the flow's (see
+# `OidcAuthClient.client_auth`).
+CLIENT_AUTH_CONFIGS: dict[str, str] = {
+    "none": "OidcClientConfig",
+    "client_secret": "ClientSecretConfig",
+    "private_key_jwt": "PrivateKeyJwtConfig",
 }
 
 
@@ -219,14 +209,18 @@ class OidcAuthClient(ApiHostsClient):
         """The profile's `client_auth_method` (only the `_secret` types have the key)."""
         if self.client_auth_method != "client_secret":
             return None
-        return cast(ClientSecretConfig, self._config).client_auth_method
+        return cast("ClientSecretConfig", self._config).client_auth_method
 
     def endpoint(self, key: EndpointKey) -> str:
         """The URL of `key` (`token_endpoint`, …): the profile's override, else discovery's."""
-        return endpoint(self._config, key, file=self._file)
+        from . import _oauth  # (on first use, as below: a load with a valid saved token needs no OAuth)
+
+        return _oauth.endpoint(self._config, key, file=self._file)
 
     def remember_client_auth_in(self, path: Path | None) -> None:
         """Keep what client authentication negotiation learns in `path` (beside the token file)."""
+        from ._oauth import ClientAuthMemory
+
         self._memory = ClientAuthMemory(
             path, client_id=str(self._config.client_id), auth_server=str(self._config.auth_server)
         )
@@ -259,20 +253,24 @@ class OidcAuthClient(ApiHostsClient):
         return auths[method]
 
     def _make_client_auth(self, method: str) -> ClientAuth:
+        from ._oauth import ClientAuth
+
         client_id = str(self._config.client_id)
         if method == "private_key_jwt":
             from ._assertion import AssertionSigner
 
-            signer = AssertionSigner.from_config(cast(PrivateKeyJwtConfig, self._config), file=self._file)
+            signer = AssertionSigner.from_config(cast("PrivateKeyJwtConfig", self._config), file=self._file)
             return ClientAuth(client_id, "private_key_jwt", signer=signer)
         if method == "none":
             return ClientAuth(client_id, "none")
-        secret = cast(ClientSecretConfig, self._config).client_secret
+        secret = cast("ClientSecretConfig", self._config).client_secret
         return ClientAuth(client_id, method, secret_value(secret))
 
     def post(self, key: EndpointKey, form: Mapping[str, str]) -> tuple[str, _http.HttpResponse]:
         """POST `form` to endpoint `key` with this client's authentication, negotiating the shared-secret
         method once on `invalid_client` (see the class docstring). Returns the URL and the answer."""
+        from ._oauth import alternative_secret_method, error_code, post_form
+
         url = self.endpoint(key)
         auth = self.client_auth(key)
         resp = post_form(url, form, auth)
@@ -312,11 +310,15 @@ class OidcAuthClient(ApiHostsClient):
 
     def token_request(self, form: Mapping[str, str]) -> Token:
         """POST a grant to the token endpoint (RFC 6749 §3.2) and return the stamped `Token`."""
+        from ._oauth import parse_token
+
         url, resp = self.post("token_endpoint", form)
         return parse_token(resp, url, form, file=self._file)
 
     def revoke(self, value: str, token_type_hint: str) -> None:
         """RFC 7009 §2.1: revoke a token. The server answers 200 for unknown tokens too (§2.2)."""
+        from ._oauth import error_from
+
         url, resp = self.post("revocation_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)
@@ -351,6 +353,8 @@ class OidcAuthClient(ApiHostsClient):
 
     def introspect(self, value: str, token_type_hint: str = "access_token") -> dict[str, object]:  # noqa: S107
         """RFC 7662: the token's metadata; an inactive token yields only `{"active": False}` (§2.2)."""
+        from ._oauth import error_from
+
         url, resp = self.post("introspection_endpoint", {"token": value, "token_type_hint": token_type_hint})
         if resp.status != 200:
             raise error_from(resp, url, file=self._file)
@@ -361,6 +365,7 @@ class OidcAuthClient(ApiHostsClient):
         """OIDC Core §5.3: the user's claims, with the access token as Bearer (never in the URL)."""
         url = self.endpoint("userinfo_endpoint")
         from . import _http  # on the first request (`_oauth.discover`)
+        from ._oauth import error_from
 
         resp = _http.request("GET", url, headers={"Authorization": f"Bearer {token.access_token}"})
         if resp.status != 200:

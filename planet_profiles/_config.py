@@ -14,16 +14,13 @@ when unset, the schema's `default` when it has one; `$schema` is `schema_ref`), 
 (`repr`/`str` never show them; `get_secret_value()` as pydantic's `SecretStr`), `to_dict()` and the class
 facts `client_type`, `display_name`, `description`, `secret_keys`, `key_rules`.
 
-The stages read a config through typed views, one `Protocol` per client-type family (`OidcClientConfig`,
-`ClientSecretConfig`, `AuthCodeFlowConfig`, …, the families of `planet_profiles._models`): a `ProfileConfig`
-and a model of that family both satisfy it. Each `AuthClient` class names its view (`_config: …`), and a test
-checks every key and type a view declares against the schema of every client type that reads through it, so a
-misspelt key fails the tests (and mypy, in the code that reads it) instead of reading as None.
+The stages read a config through typed views: `ClientConfig` here (every config), and one `Protocol` per
+client-type family in `planet_profiles._config_views` (for type checkers only), which a `ProfileConfig` and a
+model of that family both satisfy.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple, Protocol
@@ -36,21 +33,11 @@ from ._validate import type_problems, type_schema
 __all__ = [
     "KEY_ORDER",
     "REDACTED",
-    "ApiHostsConfig",
-    "AuthCodeFlowConfig",
     "ClientConfig",
-    "ClientSecretConfig",
     "EndpointKey",
-    "IssuerConfig",
-    "OidcClientConfig",
-    "OidcConfig",
-    "PlanetLegacyConfig",
-    "PrivateKeyJwtConfig",
     "ProfileConfig",
-    "ResourceOwnerFlowConfig",
     "Secret",
     "SecretValue",
-    "StaticApiKeyConfig",
     "parse_config",
     "secret_value",
 ]
@@ -132,6 +119,15 @@ class _Spec(NamedTuple):
     description: str
 
 
+def _parenthesized(text: str) -> str | None:
+    r"""What the final parentheses of `text`'s last line hold (`"… (Auth Code)"` → `"Auth Code"`), as
+    `re.search(r"\((.*)\)\Z", text)` finds it, without compiling a regex at every cold start."""
+    if not text.endswith(")"):
+        return None
+    start = text.find("(", text.rfind("\n") + 1)
+    return None if start < 0 else text[start + 1 : -1]
+
+
 @cache
 def _spec(client_type: str) -> _Spec:
     typed = type_schema(client_type)
@@ -139,14 +135,14 @@ def _spec(client_type: str) -> _Spec:
     unordered = set(props) - set(_RANK)
     if unordered:
         raise RuntimeError(f"schema keys {sorted(unordered)} are missing from _config.KEY_ORDER")
-    title = re.search(r"\((.*)\)\Z", str(schema.get("title", "")))
+    title = _parenthesized(str(schema.get("title", "")))
     return _Spec(
         client_type=client_type,
         properties=props,
         defaults={k: p["default"] for k, p in props.items() if "default" in p},
         secret_keys=tuple(sorted((k for k, p in props.items() if p.get("x-secret")), key=_RANK.__getitem__)),
         key_rules=typed.key_rules,
-        display_name=title[1] if title else client_type,
+        display_name=client_type if title is None else title,
         description=str(schema.get("description", "")),
     )
 
@@ -258,8 +254,6 @@ def parse_config(data: Mapping[str, Any], *, file: str | None = None) -> Profile
     return ProfileConfig(_spec(data["client_type"]), data)
 
 
-# --- typed views: what the stages read, per client-type family (checked against the schemas by a test) ------
-
 class SecretValue(Protocol):
     """A secret config value: `Secret` here, pydantic's `SecretStr` in the models."""
 
@@ -279,125 +273,3 @@ class ClientConfig(Protocol):
     @property
     def secret_keys(self) -> tuple[str, ...]: ...
     def to_dict(self, *, reveal_secrets: bool = False, exclude_unset: bool = False) -> dict[str, Any]: ...
-
-
-class ApiHostsConfig(ClientConfig, Protocol):
-    """Types that send credentials to APIs (all but `none` and `oidc_client_validator`)."""
-
-    @property
-    def allowed_api_hosts(self) -> list[str] | None: ...
-
-
-class IssuerConfig(Protocol):
-    """Where OIDC discovery looks (`_oauth.discover`): a profile, or a token validator's issuer."""
-
-    @property
-    def auth_server(self) -> str: ...
-    @property
-    def issuer(self) -> str | None: ...
-
-
-class OidcConfig(ClientConfig, IssuerConfig, Protocol):
-    """Every `oidc_*` type, the validator included: the auth server, its endpoints and the token defaults."""
-
-    @property
-    def client_id(self) -> str | None: ...
-    @property
-    def scopes(self) -> list[str] | None: ...
-    @property
-    def audiences(self) -> list[str] | None: ...
-    @property
-    def organization(self) -> str | None: ...
-    @property
-    def project_id(self) -> str | None: ...
-    @property
-    def token_endpoint(self) -> str | None: ...
-    @property
-    def authorization_endpoint(self) -> str | None: ...
-    @property
-    def device_authorization_endpoint(self) -> str | None: ...
-    @property
-    def introspection_endpoint(self) -> str | None: ...
-    @property
-    def revocation_endpoint(self) -> str | None: ...
-    @property
-    def userinfo_endpoint(self) -> str | None: ...
-    @property
-    def jwks_endpoint(self) -> str | None: ...
-    @property
-    def allowed_issuer_hosts(self) -> list[str] | None: ...
-
-
-class OidcClientConfig(OidcConfig, ApiHostsConfig, Protocol):
-    """The `oidc_*` types that obtain tokens (all but the validator)."""
-
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def token_refresh_window(self) -> str | None: ...
-
-
-class ClientSecretConfig(OidcClientConfig, Protocol):
-    """The `*_secret` types."""
-
-    @property
-    def client_secret(self) -> SecretValue: ...
-    @property
-    def client_auth_method(self) -> str | None: ...
-
-
-class PrivateKeyJwtConfig(OidcClientConfig, Protocol):
-    """The `*_pubkey` types (private_key_jwt, RFC 7523)."""
-
-    @property
-    def client_privkey(self) -> SecretValue | None: ...
-    @property
-    def client_privkey_file(self) -> str | None: ...
-    @property
-    def client_privkey_password(self) -> SecretValue | None: ...
-    @property
-    def jwt_assertion_audience(self) -> str | None: ...
-    @property
-    def jwt_assertion_kid(self) -> str | None: ...
-    @property
-    def jwt_signing_alg(self) -> str | None: ...
-
-
-class AuthCodeFlowConfig(OidcClientConfig, Protocol):
-    """The `oidc_auth_code*` types."""
-
-    @property
-    def redirect_uri(self) -> str | None: ...
-    @property
-    def local_redirect_uri(self) -> str | None: ...
-    @property
-    def authorization_callback_acknowledgement(self) -> str | None: ...
-    @property
-    def authorization_callback_acknowledgement_file(self) -> str | None: ...
-
-
-class ResourceOwnerFlowConfig(OidcClientConfig, Protocol):
-    """The `oidc_resource_owner*` types."""
-
-    @property
-    def username(self) -> str | None: ...
-    @property
-    def password(self) -> SecretValue | None: ...
-
-
-class PlanetLegacyConfig(ApiHostsConfig, Protocol):
-    """`planet_legacy`."""
-
-    @property
-    def legacy_auth_endpoint(self) -> str: ...
-    @property
-    def api_key(self) -> SecretValue | None: ...
-
-
-class StaticApiKeyConfig(ApiHostsConfig, Protocol):
-    """`static_apikey`."""
-
-    @property
-    def api_key(self) -> SecretValue: ...
-    @property
-    def bearer_token_prefix(self) -> str: ...

@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ._names import public
-from ._terminal import inert
 
 __all__ = [
     "AccessDeniedError",
@@ -107,6 +106,8 @@ class ProfileError(Exception):
         text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text = f"{text.rstrip('.')}. {self.hint}"
+        from ._terminal import inert  # on first error: not on a load's import path
+
         return inert(text)
 
     def __repr__(self) -> str:
@@ -224,6 +225,8 @@ class OAuthError(AuthError):
         key: str | None = None,
         hint: str | None = None,
     ) -> None:
+        from ._terminal import inert
+
         self.error = None if error is None else inert(error, newlines=False)
         self.error_description = None if error_description is None else inert(error_description)
         self.status_code = status_code

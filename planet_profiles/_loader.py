@@ -20,7 +20,6 @@ from ._context import AuthContext
 from ._documents import SHARED_MODES_ENV, exposed, load_profile
 from ._errors import ProfileError, StorageError
 from ._names import CACHE_URL_ENV, SECRET_KEYS, is_encrypted_name
-from ._oauth import ClientAuthMemory
 from ._selection import Source, locate, resolve_source
 from ._token_manager import TokenManager
 from ._tokens import Token, TokenStore, token_store
@@ -146,6 +145,8 @@ def _manager(client: AuthClient, store: TokenStore, name: str, token_cache_url: 
     (`_oauth.ClientAuthMemory`), or in memory when tokens are. `_token_cache` is imported only when a cache
     is configured."""
     if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
+        from ._oauth import ClientAuthMemory
+
         path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
         client.remember_client_auth_in(path)
     url = os.environ.get(CACHE_URL_ENV, "").strip() if token_cache_url is None else token_cache_url

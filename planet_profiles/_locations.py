@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ._atomic import atomic_write, ensure_private_dir
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
 from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS, public
 
@@ -228,6 +227,8 @@ def save_profile(name: str, config: ClientConfig, *, sops: Sops | None = None) -
     """Write a config model to `~/.planet/<name>/`: `auth_client.json` when it holds no secret, else
     `auth_client.sops.json` encrypted from memory by sops (recipients from the `.sops.yaml` found from that
     directory upwards, or `SOPS_AGE_RECIPIENTS`). Returns the file written."""
+    from ._atomic import atomic_write, ensure_private_dir  # writes only: a load does not import it
+
     name = check_profile_name(name)
     document = config.to_dict(reveal_secrets=True)
     directory = user_profiles_dir() / name

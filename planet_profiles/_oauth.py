@@ -33,7 +33,8 @@ from ._tokens import Token
 
 if TYPE_CHECKING:
     from . import _http
-    from ._config import EndpointKey, IssuerConfig, OidcConfig
+    from ._config_views import IssuerConfig, OidcConfig
+    from ._names import EndpointKey
 
 __all__ = [
     "JWT_BEARER_ASSERTION",

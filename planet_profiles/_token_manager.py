@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ._atomic import ensure_private_dir
 from ._clients import AuthClient
 from ._errors import (
     ConfigError,
@@ -137,6 +136,8 @@ def file_lock(token_file: Path | None, *, timeout: float = _LOCK_TIMEOUT) -> Ite
         yield
         return
     from filelock import FileLock, Timeout
+
+    from ._atomic import ensure_private_dir
 
     lock_path = token_file.with_name(token_file.name + ".lock")
     ensure_private_dir(lock_path.parent)

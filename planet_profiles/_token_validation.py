@@ -28,17 +28,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _http
 from ._clients import AuthClient
-from ._config import ClientConfig, OidcConfig
 from ._errors import ConfigError, DiscoveryError, OAuthError, UnsupportedOperationError
 from ._jwks import JwksCache
 from ._jwks import invalid_token as _invalid
 from ._names import public
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
+
+if TYPE_CHECKING:
+    from ._config import ClientConfig
+    from ._config_views import OidcConfig
 
 __all__ = [
     "TYP_CHECKS",

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _locations
-from ._atomic import atomic_write, ensure_private_dir, remove_temp_files
 from ._documents import parse_json, read_limited
 from ._errors import SopsNoKeyError, TokenFileError
 from ._names import is_encrypted_name, public
@@ -282,6 +281,8 @@ class FileTokenStore:
         return None if data is None else Token(data, file=str(self._path))
 
     def save(self, token: Token) -> None:
+        from ._atomic import atomic_write, ensure_private_dir  # writes only: a load does not import it
+
         ensure_private_dir(self._path.parent, tighten=True)
         atomic_write(
             self._path, json.dumps(token.data, indent=2, sort_keys=True).encode() + b"\n", mode=0o600
@@ -292,6 +293,8 @@ class FileTokenStore:
             self._path.unlink()
         except FileNotFoundError:
             pass
+        from ._atomic import remove_temp_files
+
         remove_temp_files(self._path)  # copies left by killed writes
 
     def __repr__(self) -> str:
@@ -353,6 +356,8 @@ class SopsTokenStore(FileTokenStore):
             len(own.pgp),
             own.source,
         )
+        from ._atomic import ensure_private_dir
+
         ensure_private_dir(self._path.parent, tighten=True)
         self._tool().encrypt(
             token.data,

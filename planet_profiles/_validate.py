@@ -18,7 +18,6 @@ Kinds of file (`validate_file` decides by name; files are read by `planet_profil
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
@@ -197,10 +196,10 @@ def _schema_problems(spec: TypeSchema, doc: Mapping[str, object], file: str) -> 
         elif kind == "additionalProperties":
             assert isinstance(instance, Mapping)
             known = spec.properties
-            index = _index()
+            types, keys_of = _index()
             for key in instance:
                 if key not in known:
-                    owners = [t for t in index.types if key in index.keys[t]]
+                    owners = [t for t in types if key in keys_of[t]]
                     yield Problem(file, pointer([key]), msg_unknown_key(key, client_type, known, owners))
         elif (
             kind in ("anyOf", "oneOf")
@@ -264,30 +263,36 @@ def type_schema(client_type: str) -> TypeSchema:
     return TypeSchema(client_type, schema, Checker(schema), key_rules, properties, required)
 
 
-class _Index(NamedTuple):
-    types: tuple[str, ...]
-    keys: Mapping[str, frozenset[str]]
-
-
 def is_client_type(value: object) -> TypeGuard[str]:
     """Whether `value` names a client type with a schema file (without reading the 100 kB index schema)."""
     return isinstance(value, str) and _has_schema(value)
 
 
+_TYPE_START = frozenset("abcdefghijklmnopqrstuvwxyz")
+_TYPE_CHARS = _TYPE_START | {"_"}
+
+
+def _type_shaped(value: str) -> bool:
+    """Whether `value` has the shape of a client type, `[a-z][a-z_]*` (ASCII; checked with sets: a regex
+    would be compiled at every cold start)."""
+    return value[:1] in _TYPE_START and _TYPE_CHARS.issuperset(value)
+
+
 @cache
 def _has_schema(client_type: str) -> bool:
-    if not re.fullmatch(r"[a-z][a-z_]*", client_type) or schema_filename(client_type) == INDEX_FILENAME:
+    if not _type_shaped(client_type) or schema_filename(client_type) == INDEX_FILENAME:
         return False
     return schema_path(client_type).is_file()
 
 
 def client_types() -> tuple[str, ...]:
     """Every client type, in the schema's order."""
-    return _index().types
+    return _index()[0]
 
 
 @lru_cache(maxsize=1)
-def _index() -> _Index:
+def _index() -> tuple[tuple[str, ...], Mapping[str, frozenset[str]]]:
+    """Every client type (in the schema's order) and the keys of each, from the index schema."""
     index = json.loads(index_path().read_text(encoding="utf-8"))
     types = tuple(index["properties"]["client_type"]["enum"])
-    return _Index(types, {t: frozenset(index["$defs"][t]["properties"]) for t in types})
+    return types, {t: frozenset(index["$defs"][t]["properties"]) for t in types}

@@ -6,22 +6,23 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planet_profiles._config import KEY_ORDER, ProfileConfig, Secret, parse_config
+from planet_profiles._config import KEY_ORDER, ProfileConfig, Secret, _parenthesized, parse_config
 from planet_profiles._errors import ConfigError
 from planet_profiles._models import CLIENT_TYPES, CONFIG_MODELS
 from planet_profiles._models import parse_config as parse_model
 from planet_profiles._problems import sort_problems
 from planet_profiles._schema import schema_dir
 from planet_profiles._schemacheck import ANNOTATIONS, KEYWORDS, Checker, UnsupportedSchemaError
-from planet_profiles._validate import _schema_problems, type_schema, validate_document
+from planet_profiles._validate import _schema_problems, _type_shaped, type_schema, validate_document
 from tests.fuzz_strategies import profile_docs
 from tests.test_models import minimal
 from tests.test_validate import CROSS_CHECK, invalid_case, valid_doc, where
@@ -242,3 +243,17 @@ def test_checker_agrees_with_jsonschema_on_invalid_documents(case: tuple[dict[st
     doc, _ = case
     if doc.get("client_type") in CLIENT_TYPES:
         assert_checker_agrees_with_jsonschema(doc, doc["client_type"])
+
+
+_TEXT_ALPHABET = "az_AZ09 ().(\n)\r\u00e9\u0130"  # letters at the ASCII edges, `_`, parentheses, line ends
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.text(alphabet=_TEXT_ALPHABET, max_size=8) | st.text(max_size=4))
+def test_string_rules_are_the_regexes_they_replace(text: str) -> None:
+    """Two start-up rules are checked without a regex (none is compiled at every cold start): the shape of a
+    client type, `[a-z][a-z_]*` in full, and what a schema title names in its final parentheses."""
+    assert _type_shaped(text) is (re.fullmatch(r"[a-z][a-z_]*", text) is not None)
+    for title in (text, f"{text} (Auth Code)"):
+        found = re.search(r"\((.*)\)\Z", title)
+        assert _parenthesized(title) == (found[1] if found else None)

@@ -1,4 +1,4 @@
-"""The typed config views (`planet_profiles._config`'s Protocols) against the committed schemas.
+"""The typed config views (`planet_profiles._config_views`' Protocols) against the committed schemas.
 
 Every `AuthClient` class reads its config through the view it names (`_config: …`, plus the view of its
 client authentication method): each key such a view declares must be a key of the schema of every client type
@@ -16,16 +16,10 @@ from typing import Any, Protocol
 
 import pytest
 
-from planet_profiles import _config
+from planet_profiles import _config_views, _oauth
 from planet_profiles._clients import CLIENT_AUTH_CONFIGS, OidcAuthClient, client_class_for
-from planet_profiles._config import (
-    ClientConfig,
-    EndpointKey,
-    OidcClientConfig,
-    ProfileConfig,
-    SecretValue,
-    parse_config,
-)
+from planet_profiles._config import ClientConfig, EndpointKey, ProfileConfig, SecretValue, parse_config
+from planet_profiles._config_views import OidcClientConfig
 from planet_profiles._models import CLIENT_TYPES
 from planet_profiles._models import parse_config as parse_model
 from planet_profiles._names import ENDPOINT_KEYS
@@ -36,7 +30,7 @@ from tests.test_models import minimal
 CLASS_FACTS = ("secret_keys", "to_dict")  # members of every config that are not schema keys
 VIEWS = [
     value
-    for name, value in vars(_config).items()
+    for name, value in vars(_config_views).items()
     if isinstance(value, type) and getattr(value, "_is_protocol", False) and value is not SecretValue
 ]
 
@@ -49,7 +43,7 @@ def members(view: type) -> dict[str, Any]:
             continue
         for name, attr in vars(cls).items():
             if isinstance(attr, property):
-                out[name] = typing.get_type_hints(attr.fget, vars(_config))["return"]
+                out[name] = typing.get_type_hints(attr.fget, vars(_config_views))["return"]
             elif callable(attr) and not name.startswith("_"):
                 out[name] = attr
     return out
@@ -103,9 +97,10 @@ def view_problems(view: type, client_type: str) -> list[str]:
 def views_of(client_type: str) -> list[type]:
     """The views the client class of `client_type` reads its config through."""
     cls = client_class_for(client_type)
-    views = [typing.get_type_hints(cls)["_config"]]
+    hints = typing.get_type_hints(cls, localns={**vars(_oauth), **vars(_config_views)})  # (TYPE_CHECKING)
+    views = [hints["_config"]]
     if issubclass(cls, OidcAuthClient):
-        views.append(CLIENT_AUTH_CONFIGS[cls.client_auth_method])  # type: ignore[arg-type]
+        views.append(getattr(_config_views, CLIENT_AUTH_CONFIGS[cls.client_auth_method]))
     return views
 
 

@@ -78,12 +78,16 @@ def test_a_requests_only_program_never_imports_httpx(saved_profile: Path) -> Non
         "print(json.dumps({'header': prepared.headers['Authorization'],\n"
         "    'loaded': sorted(m for m in ('httpx', 'filelock', 'anyio', 'dataclasses', 'inspect',\n"
         "        'pydantic', 'jsonschema', 'cryptography', 'jwt', 'secrets', 'planet_profiles._http',\n"
-        "        'planet_profiles._token_cache', 'planet_profiles._sopscheck', 'planet_profiles._sops')\n"
+        "        'planet_profiles._token_cache', 'planet_profiles._sopscheck', 'planet_profiles._sops',\n"
+        "        'planet_profiles._config_views', 'planet_profiles._atomic', 'planet_profiles._terminal',\n"
+        "        'planet_profiles._oauth')\n"
         "        if m in sys.modules)}))"
     )
     # Nor `dataclasses` (it imports `inspect`: ~8 ms of a cold start), nor any library a load does not need,
-    # nor the stages a load with a valid saved token does not reach: HTTP, the shared token cache (none is
-    # configured), the sops checks of `validate`, `secrets` (temp file names, PKCE): each costs start time.
+    # nor the stages a load with a valid saved token does not reach: HTTP and OAuth, the shared token cache
+    # (none is configured), the sops checks of `validate`, `secrets` (temp file names, PKCE), the typed
+    # config views (for type checkers), atomic writes, the escaping of a server's text in errors: each costs
+    # start time.
     assert out == {"header": f"Bearer {ACCESS_TOKEN}", "loaded": []}
 
 

@@ -37,12 +37,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .._clients import OidcAuthClient
-from .._config import AuthCodeFlowConfig
 from .._errors import AuthError, DiscoveryError, LoginRequiredError, OAuthError
-from .._oauth import b64url_decode, b64url_encode, discover, normalize_issuer
 from .._tokens import Token
 
 if TYPE_CHECKING:
+    from .._config_views import AuthCodeFlowConfig
     from .loopback import CallbackListener
 
 __all__ = [
@@ -73,6 +72,8 @@ _RESERVED = frozenset(
 
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 §4.2 `S256`: `BASE64URL(SHA256(ASCII(code_verifier)))`."""
+    from .._oauth import b64url_encode  # (on first use, as below: a load with a valid token needs no OAuth)
+
     return b64url_encode(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
@@ -191,10 +192,14 @@ class _AuthCodeClient(OidcAuthClient):
         return endpoint + ("&" if urlsplit(endpoint).query else "?") + urlencode(query)
 
     def _issuer(self) -> str:
+        from .._oauth import normalize_issuer
+
         return normalize_issuer(str(self._config.issuer or self._config.auth_server))
 
     def _iss_required(self) -> bool:
         """RFC 9207 §3: the server promises `iss` in every authorization response."""
+        from .._oauth import discover
+
         try:
             meta = discover(self._config, file=self.file)
         except DiscoveryError:
@@ -205,6 +210,8 @@ class _AuthCodeClient(OidcAuthClient):
 
     def _callback_checker(self, attempt: _Attempt, iss_required: bool) -> Callable[[str], str]:
         """`check(query)`: the code of an authorization response (RFC 6749 §4.1.2), or a typed error."""
+        from .._oauth import normalize_issuer
+
         issuer = self._issuer()
 
         def check(query: str) -> str:
@@ -337,6 +344,8 @@ class _AuthCodeClient(OidcAuthClient):
 
     def _check_id_token(self, id_token: str, attempt: _Attempt) -> None:
         """OIDC Core §3.1.3.7: `iss`, `aud` (and `azp`) and `nonce` of the token response's ID token."""
+        from .._oauth import b64url_decode, normalize_issuer
+
         try:
             payload = id_token.split(".")[1]
             claims = json.loads(b64url_decode(payload))

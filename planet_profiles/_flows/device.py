@@ -23,16 +23,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from .._clients import OidcAuthClient
-from .._config import ClientConfig
 from .._errors import AccessDeniedError, AuthError, ExpiredTokenError, LoginRequiredError, OAuthError
 from .._names import login_command
 from .._oauth import error_from
 from .._terminal import inert
 from .._tokens import Token, fingerprint
+
+if TYPE_CHECKING:
+    from .._config import ClientConfig
 
 __all__ = [
     "DEVICE_CODE_GRANT",

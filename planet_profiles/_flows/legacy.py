@@ -20,15 +20,19 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .. import __version__, _http
 from .._clients import ApiHostsClient
-from .._config import ClientConfig, PlanetLegacyConfig, secret_value
+from .._config import secret_value
 from .._errors import InvalidGrantError, LoginRequiredError, OAuthError
 from .._names import login_command
 from .._tokens import Token
+
+if TYPE_CHECKING:
+    from .._config import ClientConfig
+    from .._config_views import PlanetLegacyConfig
 
 __all__ = ["API_KEY_SCHEME", "PlanetLegacyAuthClient", "legacy_token"]
 

@@ -36,7 +36,7 @@ from .._errors import AuthError, StorageError
 from .._locations import profile_relative_path
 
 if TYPE_CHECKING:
-    from .._config import AuthCodeFlowConfig
+    from .._config_views import AuthCodeFlowConfig
 
 __all__ = ["DEFAULT_ACKNOWLEDGEMENT", "CallbackListener", "acknowledgement_page", "is_loopback_uri", "page"]
 

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import getpass
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clients import OidcAuthClient
-from .._config import ResourceOwnerFlowConfig, secret_value
+from .._config import secret_value
 from .._errors import InvalidGrantError, LoginRequiredError
 from .._names import login_command
 from .._tokens import Token
+
+if TYPE_CHECKING:
+    from .._config_views import ResourceOwnerFlowConfig
 
 __all__ = [
     "ResourceOwnerAuthClient",
