@@ -169,12 +169,11 @@ class TokenManager:
         shared: SharedTokenCache | None = None,
         profile_name: str | None = None,
     ) -> None:
-        self.client = client
-        self.store = store
+        self.refresh_window = RefreshWindow.of(client.token_refresh_window(), refresh_window)
+        self.client, self.store = client, store
         self.shared = shared
         self.profile_name = profile_name
         self._clock = clock
-        self.refresh_window = RefreshWindow.of(client.token_refresh_window(), refresh_window)
         self._lock = threading.Lock()
         self._token: Token | None = None
         self._loaded = False
