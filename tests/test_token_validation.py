@@ -219,7 +219,7 @@ def test_expired_and_future_tokens_with_injected_clock(devserver: DevServer, tok
 
 
 def test_really_expired_token(devserver_factory: DevServerFactory) -> None:
-    short = devserver_factory(access_ttl=1)
+    short = devserver_factory(access_ttl=3)  # time for the token request and the JWKS fetch under load
     token = cc_token(short)
     validator = validator_for(short, leeway=0)
     assert validator.validate(token)
