@@ -95,17 +95,16 @@ def write_profile(home: Path, config: dict[str, Any], name: str = PROFILE) -> Pa
     return target
 
 
-class Worker:
-    """One worker subprocess: stdout a pipe (READY, then the JSON result), stderr a temp file."""
+class WorkerProcess:
+    """One worker subprocess: stdout a pipe (READY, then the JSON result as its last line), stderr a temp file
+    so that a chatty worker never blocks on a full pipe. Shared by these workers and `tests.soak_workers`."""
 
-    def __init__(
-        self, mode: str, spec: dict[str, Any], env: dict[str, str], *, python: str = sys.executable
-    ) -> None:
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in `result`
+    def __init__(self, argv: list[str], env: dict[str, str], *, stdin: bool = True) -> None:
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in `result` / `kill`
         self.process = subprocess.Popen(
-            [python, __file__, mode, json.dumps(spec)],
+            argv,
             env=env,
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             text=True,
@@ -115,7 +114,7 @@ class Worker:
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
         if line != "READY":
-            self.process.kill()
+            self._stop()
             raise RuntimeError(f"worker did not start ({line!r}):\n{self.log()}")
 
     def send(self, line: str) -> None:
@@ -124,31 +123,49 @@ class Worker:
         self.process.stdin.flush()
 
     def result(self, timeout: float) -> dict[str, Any]:
+        """The worker's JSON result; its stderr (`log()`) stays readable until `kill`."""
         try:
             out, _ = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
+            self._stop()
             raise RuntimeError(f"worker still running after {timeout:.0f} s:\n{self.log()}") from None
         lines = out.strip().splitlines()
         if self.process.returncode != 0 or not lines or not lines[-1].startswith("{"):
             code = self.process.returncode
             raise RuntimeError(f"worker failed (exit {code}):\n{out[-2000:]}\n{self.log()}")
         result: dict[str, Any] = json.loads(lines[-1])
-        result["log"] = self.log()
-        self.stderr.close()
         return result
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send `sig` (default SIGKILL, a crash), reap the process and close its pipes."""
+        """Send `sig` (default SIGKILL, a crash) if it still runs, reap the process and close its pipes."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        self.process.communicate(timeout=30)
+        self._stop()
         self.stderr.close()
+
+    def _stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=30)
 
     def log(self) -> str:
         self.stderr.seek(0)
         return self.stderr.read().decode(errors="replace")[-6000:]
+
+
+class Worker(WorkerProcess):
+    """A worker of this file: `MODE SPEC_JSON` under `python` (the wheel's venv in bench P9)."""
+
+    def __init__(
+        self, mode: str, spec: dict[str, Any], env: dict[str, str], *, python: str = sys.executable
+    ) -> None:
+        super().__init__([python, __file__, mode, json.dumps(spec)], env)
+
+    def result(self, timeout: float) -> dict[str, Any]:
+        result = super().result(timeout)
+        result["log"] = self.log()
+        self.stderr.close()
+        return result
 
 
 def worker_env(home: Path, **extra: str) -> dict[str, str]:

@@ -25,14 +25,14 @@ import random
 import secrets
 import signal
 import stat
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from tests.fleet_workers import WorkerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILE = "soak"
@@ -398,56 +398,16 @@ def worker_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-class Worker:
-    """One worker subprocess; stdout is a pipe (READY, then the JSON result), stderr goes to a temp file
-    so that a chatty worker can never block on a full pipe."""
+class Worker(WorkerProcess):
+    """A worker of this module (`python -m tests.soak_workers MODE ARGS…`)."""
 
     def __init__(self, mode: str, args: list[str], env: dict[str, str], *, stdin: bool = False) -> None:
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in `result`/`stop`
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.soak_workers", mode, *args],
-            env=env,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-        )
-
-    def expect_ready(self) -> None:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        if line != "READY":
-            self.stop()
-            raise RuntimeError(f"worker did not start ({line!r}):\n{self._stderr()}")
-
-    def send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
+        super().__init__([sys.executable, "-m", "tests.soak_workers", mode, *args], env, stdin=stdin)
 
     def result(self, timeout: float) -> dict[str, Any]:
-        try:
-            out, _ = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise RuntimeError(f"worker still running after {timeout:.0f} s:\n{self._stderr()}") from None
-        lines = out.strip().splitlines()
-        if self.process.returncode != 0 or not lines or not lines[-1].startswith("{"):
-            raise RuntimeError(
-                f"worker failed (exit {self.process.returncode}):\n{out[-2000:]}\n{self._stderr()}"
-            )
-        result: dict[str, Any] = json.loads(lines[-1])
+        result = super().result(timeout)
         self.stderr.close()
         return result
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
-
-    def _stderr(self) -> str:
-        self.stderr.seek(0)
-        return self.stderr.read().decode(errors="replace")[-4000:]
 
 
 def crash_campaign(
@@ -570,7 +530,7 @@ def hammer_campaign(
     finally:
         for proc in procs:
             if proc.process.poll() is None:
-                proc.stop()
+                proc.kill()
     total: dict[str, Any] = {"workers": workers, "duration": duration, "errors": []}
     exceptions: Counter[str] = Counter()
     for key in ("calls", "ok", "retried_after_401", "untyped"):
