@@ -217,10 +217,12 @@ class OidcAuthClient(ApiHostsClient):
 
         return _oauth.endpoint(self._config, key, file=self._file)
 
-    def remember_client_auth_in(self, path: Path | None) -> None:
-        """Keep what client authentication negotiation learns in `path` (beside the token file)."""
+    def remember_client_auth_in(self, directory: Path | None) -> None:
+        """Keep what client authentication negotiation learns in `directory` (the token file's; None: in
+        memory only)."""
         from ._oauth import ClientAuthMemory
 
+        path = directory / ClientAuthMemory.FILE_NAME if directory is not None else None
         self._memory = ClientAuthMemory(
             path, client_id=str(self._config.client_id), auth_server=str(self._config.auth_server)
         )

@@ -145,10 +145,7 @@ def _manager(client: AuthClient, store: TokenStore, name: str, token_cache_url: 
     (`_oauth.ClientAuthMemory`), or in memory when tokens are. `_token_cache` is imported only when a cache
     is configured."""
     if isinstance(client, OidcAuthClient) and client.client_auth_method == "client_secret":
-        from ._oauth import ClientAuthMemory
-
-        path = store.path.with_name(ClientAuthMemory.FILE_NAME) if store.path is not None else None
-        client.remember_client_auth_in(path)
+        client.remember_client_auth_in(store.path.parent if store.path is not None else None)
     url = os.environ.get(CACHE_URL_ENV, "").strip() if token_cache_url is None else token_cache_url
     shared = None
     if url:
