@@ -24,8 +24,6 @@ read:
 object), with the problem's message.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re

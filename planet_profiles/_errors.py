@@ -31,8 +31,6 @@ ProfileError                      root: .file, .key, .hint
 ```
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -130,7 +128,7 @@ class ConfigError(ProfileError):
         super().__init__(message, file=file, key=key, hint=hint)
 
     @classmethod
-    def from_problems(cls, problems: Sequence[Problem]) -> ConfigError:
+    def from_problems(cls, problems: Sequence[Problem]) -> "ConfigError":
         """One error for a list of problems; its message is the first, with a count of the others.
 
         Problems with a "did you mean" hint come first: a misspelled key (`clientid`) is the cause of the

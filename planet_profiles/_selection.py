@@ -21,18 +21,14 @@ credentials take the auth server and scopes of the built-in `oidc_client_credent
 path (`_locations`), else its built-in config.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from . import _locations
 from ._builtins import builtin_config, canonical_name, default_for_client_type, default_profile_name
 from ._errors import ProfileError, ProfileNotFoundError
-
-if TYPE_CHECKING:
-    from ._locations import ProfileLocation
+from ._locations import ProfileLocation
 
 __all__ = [
     "ENV_API_KEY",
