@@ -7,6 +7,10 @@ satisfy a view. Each `AuthClient` class names its view (`_config: …`), and `te
 every key and type a view declares against the schema of every client type that reads through it, so a
 misspelt key fails the tests (and mypy, in the code that reads it) instead of reading as None.
 
+Keys are declared one a line, `key: type`. The stages only read them (a `ProfileConfig` refuses a write at
+run time, a model is frozen); `IssuerConfig` declares read-only properties instead, because a token
+validator's issuer settings (`_token_validation`) are a named tuple.
+
 Only type checkers and that test read this module: the stages import it under `TYPE_CHECKING`, so a profile
 load does not pay for building a dozen Protocol classes.
 """
@@ -34,8 +38,7 @@ __all__ = [
 class ApiHostsConfig(ClientConfig, Protocol):
     """Types that send credentials to APIs (all but `none` and `oidc_client_validator`)."""
 
-    @property
-    def allowed_api_hosts(self) -> list[str] | None: ...
+    allowed_api_hosts: list[str] | None
 
 
 class IssuerConfig(Protocol):
@@ -50,104 +53,71 @@ class IssuerConfig(Protocol):
 class OidcConfig(ClientConfig, IssuerConfig, Protocol):
     """Every `oidc_*` type, the validator included: the auth server, its endpoints and the token defaults."""
 
-    @property
-    def client_id(self) -> str | None: ...
-    @property
-    def scopes(self) -> list[str] | None: ...
-    @property
-    def audiences(self) -> list[str] | None: ...
-    @property
-    def organization(self) -> str | None: ...
-    @property
-    def project_id(self) -> str | None: ...
-    @property
-    def token_endpoint(self) -> str | None: ...
-    @property
-    def authorization_endpoint(self) -> str | None: ...
-    @property
-    def device_authorization_endpoint(self) -> str | None: ...
-    @property
-    def introspection_endpoint(self) -> str | None: ...
-    @property
-    def revocation_endpoint(self) -> str | None: ...
-    @property
-    def userinfo_endpoint(self) -> str | None: ...
-    @property
-    def jwks_endpoint(self) -> str | None: ...
-    @property
-    def allowed_issuer_hosts(self) -> list[str] | None: ...
+    client_id: str | None
+    scopes: list[str] | None
+    audiences: list[str] | None
+    organization: str | None
+    project_id: str | None
+    token_endpoint: str | None
+    authorization_endpoint: str | None
+    device_authorization_endpoint: str | None
+    introspection_endpoint: str | None
+    revocation_endpoint: str | None
+    userinfo_endpoint: str | None
+    jwks_endpoint: str | None
+    allowed_issuer_hosts: list[str] | None
 
 
 class OidcClientConfig(OidcConfig, ApiHostsConfig, Protocol):
     """The `oidc_*` types that obtain tokens (all but the validator)."""
 
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def token_refresh_window(self) -> str | None: ...
+    client_id: str
+    token_refresh_window: str | None
 
 
 class ClientSecretConfig(OidcClientConfig, Protocol):
     """The `*_secret` types."""
 
-    @property
-    def client_secret(self) -> SecretValue: ...
-    @property
-    def client_auth_method(self) -> str | None: ...
+    client_secret: SecretValue
+    client_auth_method: str | None
 
 
 class PrivateKeyJwtConfig(OidcClientConfig, Protocol):
     """The `*_pubkey` types (private_key_jwt, RFC 7523)."""
 
-    @property
-    def client_privkey(self) -> SecretValue | None: ...
-    @property
-    def client_privkey_file(self) -> str | None: ...
-    @property
-    def client_privkey_password(self) -> SecretValue | None: ...
-    @property
-    def jwt_assertion_audience(self) -> str | None: ...
-    @property
-    def jwt_assertion_kid(self) -> str | None: ...
-    @property
-    def jwt_signing_alg(self) -> str | None: ...
+    client_privkey: SecretValue | None
+    client_privkey_file: str | None
+    client_privkey_password: SecretValue | None
+    jwt_assertion_audience: str | None
+    jwt_assertion_kid: str | None
+    jwt_signing_alg: str | None
 
 
 class AuthCodeFlowConfig(OidcClientConfig, Protocol):
     """The `oidc_auth_code*` types."""
 
-    @property
-    def redirect_uri(self) -> str | None: ...
-    @property
-    def local_redirect_uri(self) -> str | None: ...
-    @property
-    def authorization_callback_acknowledgement(self) -> str | None: ...
-    @property
-    def authorization_callback_acknowledgement_file(self) -> str | None: ...
+    redirect_uri: str | None
+    local_redirect_uri: str | None
+    authorization_callback_acknowledgement: str | None
+    authorization_callback_acknowledgement_file: str | None
 
 
 class ResourceOwnerFlowConfig(OidcClientConfig, Protocol):
     """The `oidc_resource_owner*` types."""
 
-    @property
-    def username(self) -> str | None: ...
-    @property
-    def password(self) -> SecretValue | None: ...
+    username: str | None
+    password: SecretValue | None
 
 
 class PlanetLegacyConfig(ApiHostsConfig, Protocol):
     """`planet_legacy`."""
 
-    @property
-    def legacy_auth_endpoint(self) -> str: ...
-    @property
-    def api_key(self) -> SecretValue | None: ...
+    legacy_auth_endpoint: str
+    api_key: SecretValue | None
 
 
 class StaticApiKeyConfig(ApiHostsConfig, Protocol):
     """`static_apikey`."""
 
-    @property
-    def api_key(self) -> SecretValue: ...
-    @property
-    def bearer_token_prefix(self) -> str: ...
+    api_key: SecretValue
+    bearer_token_prefix: str

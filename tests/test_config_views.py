@@ -41,8 +41,11 @@ def members(view: type) -> dict[str, Any]:
     for cls in reversed(view.__mro__):
         if not getattr(cls, "_is_protocol", False) or cls is Protocol:
             continue
+        hints = typing.get_type_hints(cls, vars(_config_views))  # its bases' too, the class's own last
+        for name in vars(cls).get("__annotations__", {}):  # declared `key: type` (mypy: read or written)
+            out[name] = hints[name]
         for name, attr in vars(cls).items():
-            if isinstance(attr, property):
+            if isinstance(attr, property):  # declared read-only (`IssuerConfig`: a validator's is a tuple)
                 out[name] = typing.get_type_hints(attr.fget, vars(_config_views))["return"]
             elif callable(attr) and not name.startswith("_"):
                 out[name] = attr
@@ -120,20 +123,13 @@ def test_a_misspelt_or_mistyped_key_in_a_view_is_caught() -> None:
     """The check above can fail: a typo, a wrong type, a key the type lacks, a wrongly required key."""
 
     class Typo(OidcClientConfig, Protocol):
-        @property
-        def scoeps(self) -> list[str] | None: ...
+        scoeps: list[str] | None
+        audiences: str | None  # type: ignore[assignment]
+        client_secret: SecretValue
+        redirect_uri: SecretValue | None
 
         @property
-        def audiences(self) -> str | None: ...  # type: ignore[override]
-
-        @property
-        def client_secret(self) -> SecretValue: ...
-
-        @property
-        def issuer(self) -> str: ...  # type: ignore[override]
-
-        @property
-        def redirect_uri(self) -> SecretValue | None: ...
+        def issuer(self) -> str: ...
 
     assert sorted(view_problems(Typo, "oidc_auth_code")) == [
         "Typo.audiences for `oidc_auth_code`: declared string, the schema says array of string",
