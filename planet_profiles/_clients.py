@@ -193,6 +193,7 @@ class OidcAuthClient(ApiHostsClient):
     client_auth_method: ClassVar[str] = "none"  # "none" | "client_secret" | "private_key_jwt"
     _client_auths: dict[str, ClientAuth] | None = None  # built on first use: a private key is parsed once
     _memory: ClientAuthMemory | None = None
+    _memory_dir: Path | None = None  # where `_remembered()` keeps it (None: in memory only)
     _config: OidcClientConfig
 
     @property
@@ -219,18 +220,18 @@ class OidcAuthClient(ApiHostsClient):
 
     def remember_client_auth_in(self, directory: Path | None) -> None:
         """Keep what client authentication negotiation learns in `directory` (the token file's; None: in
-        memory only)."""
-        from ._oauth import ClientAuthMemory
-
-        path = directory / ClientAuthMemory.FILE_NAME if directory is not None else None
-        self._memory = ClientAuthMemory(
-            path, client_id=str(self._config.client_id), auth_server=str(self._config.auth_server)
-        )
+        memory only). The memory is opened on first use: a load with a valid saved token needs no OAuth."""
+        self._memory_dir, self._memory = directory, None
 
     def _remembered(self) -> ClientAuthMemory:
         if self._memory is None:
-            self.remember_client_auth_in(None)
-        assert self._memory is not None
+            from ._oauth import ClientAuthMemory
+
+            directory = self._memory_dir
+            path = directory / ClientAuthMemory.FILE_NAME if directory is not None else None
+            self._memory = ClientAuthMemory(
+                path, client_id=str(self._config.client_id), auth_server=str(self._config.auth_server)
+            )
         return self._memory
 
     def secret_method_at(self, key: EndpointKey) -> str:

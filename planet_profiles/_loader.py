@@ -35,16 +35,43 @@ log = logging.getLogger("planet_profiles.loader")
 def read_document(file: Path, *, sops: Sops | None = None) -> dict[str, object]:
     """The profile document of `file` as a dict, read and checked by `planet_profiles._documents` (as the CLI
     and the hooks read it); `*.sops.json` files are then decrypted in memory."""
+    return _read(file, sops)[1]
+
+
+def _read(file: Path, sops: Sops | None) -> tuple[bytes | None, dict[str, object]]:
+    """`read_document`, with the bytes read of a plaintext file (None: decrypted by sops)."""
     doc = load_profile(file)
     assert doc.raw is not None and doc.mode is not None
     if is_encrypted_name(file):
         from ._sops import default_sops
 
         # sops decrypts the very bytes that were checked, not whatever the path names a moment later
-        return (sops or default_sops()).decrypt_bytes(doc.raw, filename_hint=str(file))
+        return None, (sops or default_sops()).decrypt_bytes(doc.raw, filename_hint=str(file))
     data: dict[str, object] = doc.data
     _check_plaintext_secrets(file, data, doc.mode)
-    return data
+    return doc.raw, data
+
+
+_VALIDATED: dict[tuple[str, bytes], ProfileConfig] = {}
+"""The configs of plaintext profile files by (file, bytes read), so a service that opens the same unchanged
+profile again and again skips the schema check of bytes it checked before (the file is still read and its
+modes checked every time, and a changed byte is a new key). A `ProfileConfig` is immutable. Emptied when
+it holds `_VALIDATED_MAX` (a process opens a few profiles, not dozens)."""
+_VALIDATED_MAX = 32
+
+
+def load_config(file: Path, *, sops: Sops | None = None) -> ProfileConfig:
+    """Read, decrypt and validate one profile file into its `ProfileConfig` (no pydantic: `_config`)."""
+    raw, data = _read(file, sops)
+    key = (str(file), raw) if raw is not None else None
+    config = _VALIDATED.get(key) if key is not None else None
+    if config is None:
+        config = parse_config(data, file=str(file))
+        if key is not None:
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()  # (one call: safe while other threads read and add)
+            _VALIDATED[key] = config
+    return config
 
 
 def _check_plaintext_secrets(file: Path, data: Mapping[str, object], mode: int) -> None:
@@ -62,9 +89,6 @@ def _check_plaintext_secrets(file: Path, data: Mapping[str, object], mode: int) 
     log.warning("%s holds plaintext secret(s) %s: encrypt them with `planet-profiles encrypt`", file, present)
 
 
-def load_config(file: Path, *, sops: Sops | None = None) -> ProfileConfig:
-    """Read, decrypt and validate one profile file into its `ProfileConfig` (no pydantic: `_config`)."""
-    return parse_config(read_document(file, sops=sops), file=str(file))
 
 
 def open_profile(

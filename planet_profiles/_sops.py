@@ -22,14 +22,11 @@ import json
 import logging
 import os
 import re
-import shlex
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._atomic import atomic_write
 from ._errors import (
     SopsError,
     SopsFileMissingError,
@@ -108,12 +105,14 @@ class Sops:
         setting, source = self._explicit, "the `binary` argument"
         if setting is None:
             setting, source = self._child_env().get(BINARY_ENV) or None, BINARY_ENV
+        from shutil import which  # here: shutil imports bz2 and lzma, a few ms of a first sops load
+
         if setting is not None:
-            found = shutil.which(setting)
+            found = which(setting)
             if found is None:
                 raise SopsNotFoundError(f"sops binary {setting!r} from {source} is not an executable file")
             return found
-        found = shutil.which("sops")
+        found = which("sops")
         if found is not None and not _is_wrapper_script(found):
             return found
         try:
@@ -202,6 +201,8 @@ class Sops:
             pgp_fingerprints=pgp_fingerprints,
             encrypted_regex=encrypted_regex,
         )
+        from ._atomic import atomic_write  # writers only: a load decrypts and writes nothing
+
         atomic_write(path, ciphertext)
 
     def set_values(
@@ -260,6 +261,8 @@ class Sops:
         out = self._run(
             ["rotate", *_JSON, *_operand(file)], file=file, config=config, cwd=os.path.dirname(file)
         )
+        from ._atomic import atomic_write
+
         atomic_write(file, _checked_ciphertext(out, file))
 
     def updatekeys(self, path: PathLike, *, config: PathLike | None = None) -> None:
@@ -295,7 +298,10 @@ class Sops:
         if config is not None:
             argv += ["--config", os.path.abspath(os.fspath(config))]
         argv += args
-        log.debug("running %s (cwd=%s)", shlex.join(argv), cwd or ".")
+        if log.isEnabledFor(logging.DEBUG):
+            import shlex
+
+            log.debug("running %s (cwd=%s)", shlex.join(argv), cwd or ".")
         try:
             proc = subprocess.run(
                 argv,
@@ -361,6 +367,8 @@ def _mac_hint(file: str | None) -> str:
     """How to recover from a MAC mismatch, with a command that works: `sops edit` refuses such a file, and
     `sops set --ignore-mac` of a clear-text key to its current value re-seals it (a new MAC over the values
     as they are now; the ciphertext of the secrets stays as it is)."""
+    import shlex  # (on this error only)
+
     where = shlex.quote(file) if file else "FILE"
     client_type = "TYPE"
     try:

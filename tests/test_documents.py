@@ -143,6 +143,37 @@ def test_profiles_on_the_search_path_are_checked_too(
     assert f"run `chmod go-w {path.parent}`" in str(caught.value)
 
 
+def test_unchanged_bytes_are_not_validated_again_but_read_and_checked(
+    hermetic_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader keeps the config of bytes it validated (`_loader._VALIDATED`, P2 of `make bench`): opening
+    the same unchanged profile again skips the schema check only. An edit is validated afresh, and the
+    reader's checks of the file run at every load."""
+    from planet_profiles import _loader
+
+    checked: list[str | None] = []
+    real = _loader.parse_config
+
+    def counting(data: object, *, file: str | None = None) -> object:
+        checked.append(file)
+        return real(data, file=file)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_loader, "parse_config", counting)
+    path = _profile(hermetic_env, "memo", json.dumps(GOOD).encode())
+    for _ in range(3):
+        assert planet_profiles.open_profile("memo").profile_name() == "memo"
+    assert checked == [str(path)]
+    path.write_bytes(b'{"client_type": "none", "scopes": 1}')
+    with pytest.raises(ConfigError) as caught:
+        planet_profiles.open_profile("memo")
+    assert caught.value.key == "scopes" and len(checked) == 2
+    path.write_text(json.dumps(GOOD))
+    path.chmod(0o666)  # the bytes validated first, in a file others may now write
+    with pytest.raises(StorageError, match="mode 0666"):
+        planet_profiles.open_profile("memo")
+    assert len(checked) == 2
+
+
 def test_a_symlink_is_judged_by_the_file_it_names(hermetic_env: Path) -> None:
     target = hermetic_env / "elsewhere.json"
     target.write_text(json.dumps(GOOD))

@@ -47,9 +47,9 @@ def plain_profile(ws: Workspace) -> str:
     return PLAIN
 
 
-def sops_profile(ws: Workspace) -> str:
+def sops_profile(ws: Workspace, name: str = SOPS) -> str:
     """An encrypted profile with its token encrypted too (`token.sops.json`: both libraries read it)."""
-    directory = ws.profile_dir(SOPS)
+    directory = ws.profile_dir(name)
     if not (directory / "auth_client.sops.json").exists():
         config = {
             **auth_code_config(client_id="auth-code-secret"),
@@ -58,4 +58,4 @@ def sops_profile(ws: Workspace) -> str:
         }
         ws.encrypt(config, directory / "auth_client.sops.json", SECRET_REGEX)
         ws.encrypt(valid_token(), directory / "token.sops.json", TOKEN_REGEX)
-    return SOPS
+    return name

@@ -9,7 +9,8 @@ P1 runs `python -c` with the seed's call, wall time from spawn to exit and the c
 Both libraries read the saved token lazily, on the first request; the "+ first header" variant also applies
 the authenticator to a `requests.PreparedRequest`, so the token file is read and the header built. Ours
 runs from the wheel (`.venv-bench/`). For reference: the interpreter's own start (`python -c pass`) and the
-floor of any requests program (`python -c "import requests"`) in each venv.
+floor of any requests program (`python -c "import requests"`) in each venv, and what each library adds to
+that floor (the median over rounds of the header child minus the floor child of the same round).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Worker (P2, P3): load a profile in process through the seed API, timed; runs under either library's venv.
 
-    python load.py '{"profile": NAME, "warm": NAME|null, "iterations": N, "header": bool,
+    python load.py '{"profile": NAME, "warm": [NAME, ...], "iterations": N, "header": bool,
                      "sops_argv": [...]|null}'
 
-`warm` is loaded once first (pays any lazy imports of the load path). `sops_argv`, when given, is run once
-as a bare subprocess (the `sops decrypt` the library's load should cost) before the first timed load.
-Prints one JSON line: `first_ms` (the first load of `profile`), `steady_ms` (each later load), `sops_ms`.
-A load is `initialize_auth_client_context(auth_profile_opt=NAME).request_authenticator()`, plus, with
-`header`, one call of the authenticator on a stand-in request (reads the saved token, sets the header).
+The `warm` profiles are loaded once first (pay any lazy imports of the load path). `sops_argv`, when given,
+is run once as a bare subprocess (the `sops decrypt` the library's load should cost) before the first timed
+load. Prints one JSON line: `first_ms` (the first load of `profile`), `steady_ms` (each later load),
+`sops_ms`. A load is `initialize_auth_client_context(auth_profile_opt=NAME).request_authenticator()`, plus,
+with `header`, one call of the authenticator on a stand-in request (reads the saved token, sets the header).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def main() -> None:
         return (time.perf_counter() - start) * 1e3
 
     out: dict[str, Any] = {}
-    if spec.get("warm"):
-        load(spec["warm"], True)
+    for name in spec.get("warm") or ():
+        load(name, True)
     if spec.get("sops_argv"):
         start = time.perf_counter()
         subprocess.run(spec["sops_argv"], check=True, capture_output=True)
