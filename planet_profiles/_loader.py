@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -53,17 +54,18 @@ def _read(file: Path, sops: Sops | None) -> tuple[bytes | None, dict[str, object
 
 
 _VALIDATED: dict[tuple[str, bytes], ProfileConfig] = {}
-"""The configs of plaintext profile files by (file, bytes read), so a service that opens the same unchanged
-profile again and again skips the schema check of bytes it checked before (the file is still read and its
-modes checked every time, and a changed byte is a new key). A `ProfileConfig` is immutable. Emptied when
-it holds `_VALIDATED_MAX` (a process opens a few profiles, not dozens)."""
+"""The configs of plaintext profile files by (file, SHA-256 of the bytes read), so a service that opens the
+same unchanged profile again and again skips the schema check of bytes it checked before (the file is still
+read and its modes checked every time, and a changed byte is a new key; the digest, not a second copy of the
+bytes, is kept). A `ProfileConfig` is immutable. Emptied when it holds `_VALIDATED_MAX` (a process opens a
+few profiles, not dozens)."""
 _VALIDATED_MAX = 32
 
 
 def load_config(file: Path, *, sops: Sops | None = None) -> ProfileConfig:
     """Read, decrypt and validate one profile file into its `ProfileConfig` (no pydantic: `_config`)."""
     raw, data = _read(file, sops)
-    key = (str(file), raw) if raw is not None else None
+    key = (str(file), hashlib.sha256(raw).digest()) if raw is not None else None
     config = _VALIDATED.get(key) if key is not None else None
     if config is None:
         config = parse_config(data, file=str(file))

@@ -202,7 +202,21 @@ def _run_in_pod(
     }
     if opt_in:
         env["PL_AUTH_ALLOW_SHARED_MODES"] = "1"
+    _skip_unless_the_pod_reads(env["PYTHONPATH"])
     return _as_pod([_pod_python(), "-c", POD_SCRIPT, api_url], group=group, env=env)
+
+
+@functools.cache
+def _skip_unless_the_pod_reads(pythonpath: str) -> None:
+    """The pod's uid imports this checkout and the venv's packages through PYTHONPATH: a clone inside a
+    private directory (e.g. `mktemp -d`, 0700) is out of its reach, which says nothing about the loader."""
+    probe = _as_pod(
+        [_pod_python(), "-c", "import requests, planet_profiles"],
+        group=None,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"uid {POD_UID} cannot import from {pythonpath} (a private parent directory?)")
 
 
 @needs_root
