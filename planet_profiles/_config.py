@@ -53,6 +53,7 @@ KEY_ORDER: tuple[str, ...] = (
     *ENDPOINT_KEYS,
     "allowed_issuer_hosts",
     "client_id",
+    "typ_check",
     "token_refresh_window",
     "client_secret",
     "client_auth_method",

@@ -25,6 +25,7 @@ __all__ = [
     "ApiHostsConfig",
     "AuthCodeFlowConfig",
     "ClientSecretConfig",
+    "ClientValidatorConfig",
     "IssuerConfig",
     "OidcClientConfig",
     "OidcConfig",
@@ -66,6 +67,12 @@ class OidcConfig(ClientConfig, IssuerConfig, Protocol):
     userinfo_endpoint: str | None
     jwks_endpoint: str | None
     allowed_issuer_hosts: list[str] | None
+
+
+class ClientValidatorConfig(OidcConfig, Protocol):
+    """`oidc_client_validator`."""
+
+    typ_check: str
 
 
 class OidcClientConfig(OidcConfig, ApiHostsConfig, Protocol):

@@ -16,6 +16,8 @@ Keys planet-profiles adds (planet-auth ignores them):
   (`planet_profiles._token_manager.RefreshWindow`).
 - `client_auth_method` (`_secret` types): `client_secret_basic` or `client_secret_post`; unset, as planet-auth
   sends it, negotiated once on `invalid_client` (`planet_profiles._clients.OidcAuthClient`).
+- `typ_check` (`oidc_client_validator`): how an access token is told from an ID token
+  (`planet_profiles._token_validation`, SECURITY JWV-05); default `auto`.
 - `jwt_assertion_audience`, `jwt_signing_alg`, `jwt_assertion_kid` (`_pubkey` types): the private_key_jwt
   assertion's `aud` (default: the token endpoint), algorithm (default: from the key, RS256 for RSA, ES256
   for P-256) and `kid` header (default: none; it must equal the `kid` registered at the server).
@@ -44,7 +46,7 @@ from pydantic_core import PydanticCustomError
 
 from . import _problems as v
 from ._errors import ConfigError, Problem
-from ._names import REDACTED, SECRET_KEYS
+from ._names import REDACTED, SECRET_KEYS, TypCheck
 from ._problems import KeyRule
 
 __all__ = [
@@ -380,6 +382,13 @@ class ClientValidatorConfig(OidcBaseConfig):
     description = "Validates incoming access tokens for a service; cannot log in or call APIs."
 
     client_id: NonEmpty | None = Field(default=None, description="Optional: the service's client ID.")
+    typ_check: TypCheck = Field(
+        default="auto",
+        description="How an access token is told from an ID token of the same issuer (RFC 9068 §4): "
+        "`auto` takes `at+jwt` tokens, and untyped or `JWT` ones without ID-token claims, until the issuer "
+        "is seen issuing `at+jwt`; `at+jwt` requires that type; `any` checks nothing (servers that put "
+        "ID-token claims in access tokens).",
+    )
 
 
 class PlanetLegacyConfig(ApiHostPinning):

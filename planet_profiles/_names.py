@@ -21,7 +21,9 @@ __all__ = [
     "PROFILE_FILE_REGEX",
     "REDACTED",
     "SECRET_KEYS",
+    "TYP_CHECKS",
     "EndpointKey",
+    "TypCheck",
     "is_encrypted_name",
     "is_profile_file",
     "login_command",
@@ -121,3 +123,9 @@ EndpointKey = Literal[
 """Profile keys that override an endpoint found by OIDC discovery."""
 
 ENDPOINT_KEYS: tuple[EndpointKey, ...] = get_args(EndpointKey)
+
+TypCheck = Literal["auto", "at+jwt", "any"]
+"""How a token validator tells an access token from an ID token (`planet_profiles._token_validation`): the
+`typ_check` key of `oidc_client_validator` profiles and the argument of `TokenValidator`."""
+
+TYP_CHECKS: tuple[TypCheck, ...] = get_args(TypCheck)

@@ -35,13 +35,13 @@ from ._clients import AuthClient
 from ._errors import ConfigError, DiscoveryError, OAuthError, UnsupportedOperationError
 from ._jwks import JwksCache
 from ._jwks import invalid_token as _invalid
-from ._names import public
+from ._names import TYP_CHECKS, public
 from ._oauth import discover, normalize_issuer
 from ._tokens import Token
 
 if TYPE_CHECKING:
     from ._config import ClientConfig
-    from ._config_views import OidcConfig
+    from ._config_views import ClientValidatorConfig
 
 __all__ = [
     "TYP_CHECKS",
@@ -54,7 +54,6 @@ __all__ = [
 ]
 
 DEFAULT_ALGORITHMS = ("RS256", "PS256", "ES256")
-TYP_CHECKS = ("auto", "at+jwt", "any")
 # Claims that only an ID token carries (OIDC Core §2, §3.1.3.6, §3.3.2.11; FAPI 1.0 Advanced §5.1 `s_hash`):
 # `nonce` echoes the authorization request to the client, the `*_hash` claims bind the ID token to the access
 # token, code or state issued with it. Not listed, because RFC 9068 §2.2.1 or common servers put them in
@@ -342,7 +341,7 @@ class OidcClientValidatorAuthClient(AuthClient):
     """`oidc_client_validator`: a service's profile that validates incoming tokens; it cannot log in."""
 
     client_type = "oidc_client_validator"
-    _config: OidcConfig
+    _config: ClientValidatorConfig
 
     def __init__(self, config: ClientConfig, *, file: str | None = None) -> None:
         super().__init__(config, file=file)
@@ -363,6 +362,7 @@ class OidcClientValidatorAuthClient(AuthClient):
                     jwks_uri=config.jwks_endpoint,
                     auth_server=str(config.auth_server),
                     file=self._file,
+                    typ_check=config.typ_check,
                 )
             return self._validator
 

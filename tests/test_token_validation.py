@@ -569,3 +569,28 @@ def test_typ_checks_on_tokens_of_our_own(own_issuer: tuple[JwksServer, Any]) -> 
     with pytest.raises(ConfigError) as bad:
         TokenValidator(ISS, [AUD], jwks_uri=server.url, typ_check="strict")
     assert bad.value.key == "typ_check"
+
+
+def test_typ_check_is_a_key_of_validator_profiles(own_issuer: tuple[JwksServer, Any]) -> None:
+    """`typ_check` set in the profile reaches its `TokenValidator` (default `auto`); a value that is not one
+    of the three is a `ConfigError` naming the key and the choices, when the profile is loaded."""
+    server, ec_key = own_issuer
+    id_like = jwt.encode(
+        own_claims(nonce="n"), ec_key, algorithm="ES256", headers={"kid": "ec-1", "typ": "id_token+jwt"}
+    )
+
+    def client(**extra: str) -> Any:
+        config = {"client_type": "oidc_client_validator", "auth_server": ISS, "audiences": [AUD]}
+        config |= {"jwks_endpoint": server.url, **extra}
+        return from_config(config, profile_name="svc", save_token_file=False).auth_client()
+
+    assert client().validator().typ_check == "auto"
+    expect_invalid(client().validator(), id_like, "not an access token")
+    lenient = client(typ_check="any").validator()
+    assert lenient.typ_check == "any" and lenient.validate(id_like)["nonce"] == "n"
+    assert client(typ_check="at+jwt").validator().typ_check == "at+jwt"
+    with pytest.raises(ConfigError) as bad:
+        client(typ_check="strict")
+    assert bad.value.key == "typ_check"
+    assert all(choice in str(bad.value) for choice in ("auto", "at+jwt", "any"))
+
