@@ -103,7 +103,9 @@ def main(argv: list[str]) -> int:
         return 1
     out = os.environ.get("BROWSER_DRIVER_REPORT")
     if out:
-        Path(out).write_text(json.dumps(report))
+        partial = Path(out).with_suffix(".partial")
+        partial.write_text(json.dumps(report))
+        os.replace(partial, out)  # whole or not at all: the test may read it while this process ends
     return 0
 
 

@@ -87,7 +87,11 @@ class Browser:
     def mode(self, mode: str) -> None:
         self._monkeypatch.setenv("BROWSER_DRIVER_MODE", mode)
 
-    def report(self) -> dict[str, Any]:
+    def report(self, timeout: float = 15.0) -> dict[str, Any]:
+        """The driver's report; the login may end (a refused callback) before the driver has written it."""
+        deadline = time.monotonic() + timeout
+        while not self._report.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         result: dict[str, Any] = json.loads(self._report.read_text())
         return result
 
