@@ -18,8 +18,8 @@ from . import _locations
 from ._clients import AuthClient, OidcAuthClient, make_client
 from ._config import ProfileConfig, parse_config
 from ._context import AuthContext
-from ._documents import SHARED_MODES_ENV, exposed, load_profile
-from ._errors import ProfileError, StorageError
+from ._documents import SHARED_MODES_ENV, Document, exposed, load_profile
+from ._errors import StorageError
 from ._names import CACHE_URL_ENV, SECRET_KEYS, is_encrypted_name
 from ._selection import Source, locate, resolve_source
 from ._token_manager import TokenManager
@@ -28,29 +28,24 @@ from ._tokens import Token, TokenStore, token_store
 if TYPE_CHECKING:
     from ._sops import Sops
 
-__all__ = ["from_config", "load_config", "open_profile", "read_document"]
+__all__ = ["from_config", "load_config", "open_profile"]
 
 log = logging.getLogger("planet_profiles.loader")
 
 
-def read_document(file: Path, *, sops: Sops | None = None) -> dict[str, object]:
-    """The profile document of `file` as a dict, read and checked by `planet_profiles._documents` (as the CLI
-    and the hooks read it); `*.sops.json` files are then decrypted in memory."""
-    return _read(file, sops)[1]
-
-
-def _read(file: Path, sops: Sops | None) -> tuple[bytes | None, dict[str, object]]:
-    """`read_document`, with the bytes read of a plaintext file (None: decrypted by sops)."""
+def _read(file: Path, sops: Sops | None) -> tuple[Document, dict[str, object]]:
+    """The file as stored (read and checked by `planet_profiles._documents`, as the CLI and the hooks read it)
+    and its profile document: `*.sops.json` files are decrypted in memory."""
     doc = load_profile(file)
     assert doc.raw is not None and doc.mode is not None
     if is_encrypted_name(file):
         from ._sops import default_sops
 
         # sops decrypts the very bytes that were checked, not whatever the path names a moment later
-        return None, (sops or default_sops()).decrypt_bytes(doc.raw, filename_hint=str(file))
+        return doc, (sops or default_sops()).decrypt_bytes(doc.raw, filename_hint=str(file))
     data: dict[str, object] = doc.data
     _check_plaintext_secrets(file, data, doc.mode)
-    return doc.raw, data
+    return doc, data
 
 
 _VALIDATED: dict[tuple[str, bytes], ProfileConfig] = {}
@@ -64,8 +59,13 @@ _VALIDATED_MAX = 32
 
 def load_config(file: Path, *, sops: Sops | None = None) -> ProfileConfig:
     """Read, decrypt and validate one profile file into its `ProfileConfig` (no pydantic: `_config`)."""
-    raw, data = _read(file, sops)
-    key = (str(file), hashlib.sha256(raw).digest()) if raw is not None else None
+    return _load(file, sops)[0]
+
+
+def _load(file: Path, sops: Sops | None) -> tuple[ProfileConfig, Document]:
+    """`load_config`, with the file as stored (for the loader's recipient check: read once)."""
+    stored, data = _read(file, sops)
+    key = None if is_encrypted_name(file) else (str(file), hashlib.sha256(stored.raw or b"").digest())
     config = _VALIDATED.get(key) if key is not None else None
     if config is None:
         config = parse_config(data, file=str(file))
@@ -73,7 +73,7 @@ def load_config(file: Path, *, sops: Sops | None = None) -> ProfileConfig:
             if len(_VALIDATED) >= _VALIDATED_MAX:
                 _VALIDATED.clear()  # (one call: safe while other threads read and add)
             _VALIDATED[key] = config
-    return config
+    return config, stored
 
 
 def _check_plaintext_secrets(file: Path, data: Mapping[str, object], mode: int) -> None:
@@ -89,8 +89,6 @@ def _check_plaintext_secrets(file: Path, data: Mapping[str, object], mode: int) 
             f"Kubernetes Secret volume: set {SHARED_MODES_ENV}=1)",
         )
     log.warning("%s holds plaintext secret(s) %s: encrypt them with `planet-profiles encrypt`", file, present)
-
-
 
 
 def open_profile(
@@ -135,9 +133,10 @@ def open_profile(
         assert located.config is not None
         client = make_client(parse_config(located.config, file=f"<built-in profile {name}>"))
     else:
-        client = make_client(load_config(location.file, sops=sops), file=str(location.file))
+        config, stored = _load(location.file, sops)
+        client = make_client(config, file=str(location.file))
         if location.encrypted:
-            _warn_on_recipient_drift(location)
+            _warn_on_recipient_drift(location, stored.data)
     manager = None
     if client.uses_tokens:
         store = token_store(
@@ -150,18 +149,15 @@ def open_profile(
     return AuthContext(client=client, manager=manager, profile_name=name, location=location, source=source)
 
 
-def _warn_on_recipient_drift(location: _locations.ProfileLocation) -> None:
-    """A log warning (never an error: the profile did decrypt) when an encrypted profile's recipients differ
-    from the `.sops.yaml` rule of the checkout it was found in: `.sops.yaml` is searched from the profile's
-    directory up to the top of that git checkout, or up to the search-path root outside a checkout."""
+def _warn_on_recipient_drift(location: _locations.ProfileLocation, stored: Mapping[str, object]) -> None:
+    """A log warning (never an error: the profile did decrypt) when the recipients of an encrypted profile,
+    as `stored`, differ from the `.sops.yaml` rule of the checkout it was found in: `.sops.yaml` is searched
+    from the profile's directory up to the top of that git checkout, or up to the search-path root outside a
+    checkout."""
     from ._sops_rules import SopsConfigs, checkout_top, recipient_problems
 
-    try:
-        doc = load_profile(location.file).data
-    except ProfileError:  # changed since it was loaded a moment ago: nothing to compare
-        return
     configs = SopsConfigs(stop=checkout_top(location.root))
-    for problem in recipient_problems(str(location.file), doc, configs):
+    for problem in recipient_problems(str(location.file), stored, configs):
         log.warning("%s", problem)
 
 
