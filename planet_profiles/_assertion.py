@@ -105,7 +105,7 @@ class AssertionSigner:
     @classmethod
     def from_config(cls, config: PrivateKeyJwtConfig, *, file: str | None = None) -> AssertionSigner:
         """The signer of a `*_pubkey` profile: loads and checks its key (`ConfigError` on any problem)."""
-        key_name, pem = _read_pem(config, file)
+        key_name, pem = read_pem(config, file)
         password = secret_value(config.client_privkey_password)
         key = _load_key(pem, password, file=file, key_name=key_name)
         return cls(
@@ -151,8 +151,9 @@ class AssertionSigner:
         return f"AssertionSigner(alg={self.alg!r}, key=jwk-sha256:{self.thumbprint[:8]})"
 
 
-def _read_pem(config: PrivateKeyJwtConfig, file: str | None) -> tuple[str, bytes]:
-    """(config key the key came from, PEM bytes)."""
+def read_pem(config: PrivateKeyJwtConfig, file: str | None) -> tuple[str, bytes]:
+    """(config key the key came from, PEM bytes): `client_privkey`, else `client_privkey_file` (relative to
+    the profile's directory); a `ConfigError` when neither gives a readable key."""
     literal = secret_value(config.client_privkey)
     if literal is not None:
         if "-----BEGIN" in literal and "\n" not in literal.strip() and "\\n" in literal:

@@ -50,16 +50,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from ._clients import AuthClient, OidcAuthClient
 from ._errors import ConfigError, TokenFileError
-from ._names import CACHE_URL_ENV
+from ._names import CACHE_URL_ENV, env_flag
 from ._tokens import Token
 
 if TYPE_CHECKING:
     from redis import Redis
+
+    from ._config_views import PrivateKeyJwtConfig
 
 __all__ = [
     "CACHE_URL_ENV",
@@ -326,10 +328,6 @@ class SharedTokenCache:
         return f"SharedTokenCache({self._server.label}, {self.key!r})"
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
-
-
 def _read_secret_file(env: str, *, minimum: int = 1) -> bytes | None:
     """The content of the file named by `env` (stripped), None when `env` is unset; a `ConfigError` when it
     cannot be read or is shorter than `minimum` bytes."""
@@ -351,14 +349,17 @@ def _read_secret_file(env: str, *, minimum: int = 1) -> bytes | None:
 
 
 def _profile_secrets(client: OidcAuthClient) -> bytes | None:
-    """The profile's own secrets (decrypted, in memory), as key material; None for a public client."""
+    """The profile's own secrets (decrypted, in memory), as key material; None for a public client. A
+    private_key_jwt client's key is read as its signer reads it (`_assertion.read_pem`: a key file relative to
+    the profile's directory; an unreadable one is the `ConfigError` the client would raise anyway)."""
     config = client.config.to_dict(reveal_secrets=True)
     material = {key: config[key] for key in client.config.secret_keys if config.get(key)}
-    privkey_file = config.get("client_privkey_file")
-    if privkey_file:
-        with contextlib.suppress(OSError):
-            material["client_privkey_file"] = Path(privkey_file).expanduser().read_text(errors="replace")
-    if not material.get("client_secret") and not material.get("client_privkey") and not privkey_file:
+    if client.client_auth_method == "private_key_jwt":
+        from ._assertion import read_pem
+
+        key_name, pem = read_pem(cast("PrivateKeyJwtConfig", client.config), client.file)
+        material[key_name] = pem.decode(errors="replace")
+    if not any(material.get(key) for key in ("client_secret", "client_privkey", "client_privkey_file")):
         return None
     return json.dumps(material, sort_keys=True).encode()
 
@@ -403,7 +404,7 @@ def shared_cache(client: AuthClient, profile_name: str, url: str | None = None) 
     config = client.config.to_dict()
     fields = {"profile": profile_name, **{key: config.get(key) for key in _TOKEN_FIELDS}}
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).digest()
-    if _env_flag(PLAINTEXT_ENV):
+    if env_flag(PLAINTEXT_ENV):
         ikm = None
     else:
         ikm = _read_secret_file(KEY_FILE_ENV, minimum=32) or _profile_secrets(client)

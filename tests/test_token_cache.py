@@ -363,6 +363,34 @@ def test_keys_differ_by_client_scope_audience_and_server(
     assert len({base, *variants}) == len(variants) + 1
 
 
+def test_a_private_key_file_is_key_material_where_the_profile_finds_it(
+    devserver: DevServer, redis_server: RedisServer, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A `*_pubkey` profile's cache key comes from its private key, read as its signer reads it: a relative
+    `client_privkey_file` is relative to the profile's directory, not the working directory (else both
+    profiles below would derive their key from nothing secret, and share one entry)."""
+    from planet_profiles._clients import make_client
+    from planet_profiles._config import parse_config
+
+    config = devserver.profile("oidc_client_credentials_pubkey", "cc-pubkey", client_privkey_file="key.pem")
+    keys = []
+    for team in ("a", "b"):
+        pem = f"-----BEGIN PRIVATE KEY-----\n{team * 4}\n"  # (read as bytes; never parsed here)
+        (tmp_path / team).mkdir()
+        (tmp_path / team / "key.pem").write_text(pem)
+        client = make_client(parse_config(config), file=str(tmp_path / team / "auth_client.json"))
+        cache = shared_cache(client, PROFILE, redis_server.url)
+        assert cache is not None
+        keys.append(cache.key)
+    assert keys[0] != keys[1]
+    (tmp_path / "c").mkdir()
+    monkeypatch.chdir(tmp_path / "a")  # a key.pem in the working directory is not the profile's
+    missing = make_client(parse_config(config), file=str(tmp_path / "c" / "auth_client.json"))
+    with pytest.raises(ConfigError) as caught:
+        shared_cache(missing, PROFILE, redis_server.url)
+    assert caught.value.key == "client_privkey_file"
+
+
 def test_settings(
     devserver: DevServer, redis_server: RedisServer, tmp_path: Path, monkeypatch: Any, caplog: Any
 ) -> None:
@@ -373,7 +401,9 @@ def test_settings(
     public_client = make_client(parse_config(devserver.profile("oidc_resource_owner", "ro-public")))
     with pytest.raises(ConfigError, match="PL_AUTH_TOKEN_CACHE_URL.*redis://"):
         shared_cache(secret_client, PROFILE, "http://u:pw@127.0.0.1:1/0")
+    monkeypatch.setenv("PL_AUTH_TOKEN_CACHE_URL", redis_server.url)
     assert shared_cache(secret_client, PROFILE, "") is None  # "" turns it off, whatever the environment says
+    monkeypatch.delenv("PL_AUTH_TOKEN_CACHE_URL")
     monkeypatch.setenv("PL_AUTH_TOKEN_CACHE_PASSWORD_FILE", str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="PL_AUTH_TOKEN_CACHE_PASSWORD_FILE"):
         shared_cache(secret_client, PROFILE, redis_server.url)
