@@ -31,6 +31,7 @@ import stat
 from typing import Any, NamedTuple
 
 from ._errors import ConfigError, Problem, StorageError
+from ._names import env_flag
 from ._problems import describe, pointer
 
 __all__ = [
@@ -80,7 +81,7 @@ def shared_modes_allowed() -> bool:
     """`PL_AUTH_ALLOW_SHARED_MODES=1`: profiles come from a platform's secret mount (a Kubernetes Secret
     volume), whose modes the platform sets: readable by a group or others, under a sticky root-owned
     directory. Never anything writable by group or others."""
-    return os.environ.get(SHARED_MODES_ENV, "").strip().lower() in ("1", "true", "yes")
+    return env_flag(SHARED_MODES_ENV)
 
 
 def exposed(mode: int) -> bool:

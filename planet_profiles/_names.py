@@ -24,11 +24,13 @@ __all__ = [
     "TYP_CHECKS",
     "EndpointKey",
     "TypCheck",
+    "env_flag",
     "is_encrypted_name",
     "is_profile_file",
     "login_command",
     "public",
 ]
+
 
 def public(cls: _T) -> _T:
     """Name a class by its public path: `planet_profiles.ProfileNotFoundError` in tracebacks, reprs and
@@ -88,6 +90,12 @@ def is_profile_file(path: str | os.PathLike[str]) -> bool:
 def is_encrypted_name(path: str | os.PathLike[str]) -> bool:
     """Whether a file's name says it is sops-encrypted: `*.sops.json`."""
     return os.fspath(path).endswith(ENCRYPTED_SUFFIX)
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable `name` is set to `1`, `true` or `yes` (any case): the opt-ins
+    `PL_AUTH_ALLOW_SHARED_MODES`, `PL_AUTH_PLAINTEXT_TOKENS`, `PL_AUTH_TOKEN_CACHE_PLAINTEXT`."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 def login_command(file: str | None) -> str:

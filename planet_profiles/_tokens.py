@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import _locations
 from ._documents import parse_json, read_limited
 from ._errors import SopsNoKeyError, TokenFileError
-from ._names import is_encrypted_name, public
+from ._names import env_flag, is_encrypted_name, public
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -401,7 +401,7 @@ def token_store(
     if not save_token_file:
         return MemoryTokenStore(initial)
     encrypted = profile_file is not None and is_encrypted_name(profile_file)
-    if encrypted and os.environ.get(PLAINTEXT_TOKENS_ENV, "").strip().lower() in ("1", "true", "yes"):
+    if encrypted and env_flag(PLAINTEXT_TOKENS_ENV):
         encrypted = False
     path = _locations.token_path(name, encrypted=encrypted)
     why = unwritable_reason(path.parent)
