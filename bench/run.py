@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             if scenario.max_rounds is not None and scenario.max_rounds < args.rounds:
                 notes.append(f"{scenario.id}: {scenario.max_rounds} timed rounds (its cap)")
             if scenario.rounds_factor > 1:
-                notes.append(f"{scenario.id}: {args.rounds * scenario.rounds_factor} shorter timed rounds")
+                timed = min(args.rounds, scenario.max_rounds or args.rounds) * scenario.rounds_factor
+                notes.append(f"{scenario.id}: {timed} shorter timed rounds")
     header = [
         f"machine: {machine()}",
         f"rounds: {args.rounds} timed (+1 warm-up) per scenario, alternating order; "

@@ -219,12 +219,13 @@ def test_expired_and_future_tokens_with_injected_clock(devserver: DevServer, tok
 
 
 def test_really_expired_token(devserver_factory: DevServerFactory) -> None:
-    short = devserver_factory(access_ttl=3)  # time for the token request and the JWKS fetch under load
+    """A real token of a real server, past its real `exp` (the clock logic itself: the test above)."""
+    short = devserver_factory(access_ttl=2)  # (the short-token server other modules use too)
     token = cc_token(short)
-    validator = validator_for(short, leeway=0)
-    assert validator.validate(token)
-    time.sleep(max(0.0, unverified(token)[1]["exp"] - time.time()) + 0.05)
-    expect_invalid(validator, token, "expired")
+    _, claims = unverified(token)
+    assert validator_for(short, clock=FakeClock(claims["iat"]), leeway=0).validate(token)  # valid as issued
+    time.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
+    expect_invalid(validator_for(short, leeway=0), token, "expired")
 
 
 def test_required_scopes_any_of(devserver: DevServer, token: str) -> None:

@@ -101,7 +101,13 @@ class SopsLoad(Scenario):
             compare(
                 "P3", "bare `sops decrypt` of auth_client.sops.json (in each worker)", "ms", samples, "sops"
             ),
-            compare("P3", "encrypted profile load (first in process, imports warm)", "ms", samples, "load"),
+            compare(
+                "P3",
+                "encrypted profile load (first of this profile, after another: imports warm)",
+                "ms",
+                samples,
+                "load",
+            ),
             compare("P3", "overhead above bare sops", "ms", samples, "overhead"),
             overhead_row("", "overhead above bare sops, relative", True),
             compare("P3", "sops processes per load", "count", samples, "calls", digits=0),

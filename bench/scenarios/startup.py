@@ -20,7 +20,7 @@ from _harness import Lib, Workspace, run_child
 from scenarios import AllSamples, Row, Samples, Scenario, compare
 from scenarios._profiles import plain_profile
 
-REPEATS = 1  # child processes per figure per round: the two libraries alternate after every one ...
+REPEATS = 1  # children per figure per round: the libraries alternate after each set of 4 (one a figure)
 ROUNDS_FACTOR = 12  # ... over 12 × --rounds rounds (60 samples a figure by default, about 80 s), so a burst
 # of other work on this shared machine falls on both sides alike instead of on one library's block of
 # children, and the medians move less from run to run (with 20 samples the ratio spread ±0.03 between runs)
