@@ -107,6 +107,14 @@ class RefreshWindow(NamedTuple):
 DEFAULT_WINDOW = RefreshWindow()
 
 
+def _latest(shared: Token | None, local: Token | None) -> Token | None:
+    """The later issued of the fleet's token and this host's: a host that renewed while Redis was down holds
+    a newer (rotated) refresh token than the one left in Redis, which the server has consumed."""
+    if shared is None or local is None:
+        return shared or local
+    return shared if (shared.issued_at or 0.0) > (local.issued_at or 0.0) else local
+
+
 def refresh_at(token: Token, window: RefreshWindow = DEFAULT_WINDOW) -> float:
     """When `token` should be replaced: `inf` for tokens without an expiry."""
     expires = token.expires_at
@@ -235,7 +243,7 @@ class TokenManager:
                     self._token = on_disk
                     return on_disk
                 token = on_disk or token
-            token = shared or token  # the fleet's latest refresh token, where there is one
+            token = _latest(shared, token)  # the newest refresh token: the fleet's, or this host's own
             try:
                 new = self._renew(token)
             except (TransportError, OAuthError) as exc:

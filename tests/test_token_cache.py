@@ -118,6 +118,31 @@ def test_rotating_refresh_tokens_are_refreshed_once_per_expiry_fleet_wide(
     assert refreshes <= expiries(duration) + 2, result
 
 
+def test_a_refresh_token_rotated_while_redis_was_away_is_not_sent_again(
+    devserver_factory: Any, redis_server: RedisServer, hermetic_env: Path
+) -> None:
+    """Redis keeps the login's token; this host then renews without Redis (as when it was unreachable): the
+    server rotates the refresh token, and only the token file holds the new one. Once both tokens are due,
+    the renewal uses the newer one of the two, not Redis's consumed one (`invalid_grant`, a revoked grant)."""
+    server: DevServer = devserver_factory(access_ttl=ACCESS_TTL)
+    ctx = open_fleet_profile(hermetic_env, ro_config(server), redis_server.url)
+    ctx.login(password=server.password)
+    assert ctx.token_manager is not None and ctx.token_manager.shared is not None
+    first = ctx.token_manager.shared.get()
+    assert first is not None  # the login went to Redis
+    alone = planet_profiles.open_profile(PROFILE, token_cache_url="")  # renews as without Redis
+    assert alone.token_manager is not None
+    time.sleep(1.1)  # (a later `_iat`: whole seconds)
+    renewed = alone.token_manager.renew_if_current(first.access_token)
+    assert renewed.refresh_token != first.refresh_token
+    time.sleep(max(0.0, (renewed.expires_at or 0) - time.time()) + 0.1)  # both due now
+    server.reset_stats()
+    back = planet_profiles.open_profile(PROFILE, token_cache_url=redis_server.url)
+    assert requests.get(server.hello_url, auth=back.request_authenticator(), timeout=10).status_code == 200
+    stats = server.stats()
+    assert stats["by_grant"] == {"refresh_token": 1} and stats["token_errors"] == 0
+
+
 def test_redis_killed_mid_run_fails_no_call_and_sharing_resumes(
     devserver_factory: Any, redis_server: RedisServer, tmp_path: Path
 ) -> None:
