@@ -55,7 +55,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._clients import AuthClient, OidcAuthClient
 from ._errors import ConfigError, TokenFileError
-from ._names import CACHE_URL_ENV, env_flag
+from ._names import CACHE_URL_ENV, REDACTED, env_flag
 from ._tokens import Token
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _redacted(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    user = f"{parts.username}:***@" if parts.username else ":***@"
+    user = f"{parts.username or ''}:{REDACTED}@"
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
@@ -377,12 +377,11 @@ def _lease() -> float:
     return lease
 
 
-def shared_cache(client: AuthClient, profile_name: str, url: str | None = None) -> SharedTokenCache | None:
-    """The shared cache of `client`'s tokens: `url` (`""`: none) > `PL_AUTH_TOKEN_CACHE_URL` > none. Only
-    `oidc_*` clients share tokens. A public client with neither a key file nor the plaintext opt-in keeps
-    its tokens local (a warning). A malformed setting is a `ConfigError`; Redis is not contacted here."""
-    if url is None:
-        url = os.environ.get(CACHE_URL_ENV, "").strip()
+def shared_cache(client: AuthClient, profile_name: str, url: str) -> SharedTokenCache | None:
+    """The shared cache of `client`'s tokens at `url` (`""`: none; the loader resolves the `token_cache_url`
+    argument, else `PL_AUTH_TOKEN_CACHE_URL`). Only `oidc_*` clients share tokens. A public client with
+    neither a key file nor the plaintext opt-in keeps its tokens local (a warning). A malformed setting is
+    a `ConfigError`; Redis is not contacted here."""
     if not url or not isinstance(client, OidcAuthClient):
         return None
     if urlsplit(url).scheme not in ("redis", "rediss", "unix"):

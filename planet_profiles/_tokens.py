@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from . import _locations
 from ._documents import parse_json, read_limited
 from ._errors import SopsNoKeyError, TokenFileError
-from ._names import env_flag, is_encrypted_name, public
+from ._names import CACHE_URL_ENV, env_flag, is_encrypted_name, public
 
 if TYPE_CHECKING:
     from ._sops import Sops
@@ -413,7 +413,7 @@ def token_store(
                 "them only through %s (Redis) if it is set; to share them through files, point HOME "
                 "(now %s) at a writable directory, e.g. an emptyDir volume",
                 why,
-                "PL_AUTH_TOKEN_CACHE_URL",
+                CACHE_URL_ENV,
                 Path.home(),
             )
         return MemoryTokenStore(initial)

@@ -76,7 +76,8 @@ def hold(spec: dict[str, Any]) -> dict[str, Any]:
     from planet_profiles._token_cache import shared_cache
 
     ctx = planet_profiles.open_profile(spec.get("profile", PROFILE))
-    cache = shared_cache(ctx.auth_client(), ctx.profile_name() or PROFILE)
+    url = os.environ["PL_AUTH_TOKEN_CACHE_URL"]
+    cache = shared_cache(ctx.auth_client(), ctx.profile_name() or PROFILE, url)
     assert cache is not None
     with cache.renewal(lambda token: False):
         print("READY", flush=True)
