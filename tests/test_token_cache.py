@@ -24,10 +24,10 @@ import requests
 import planet_profiles
 from planet_profiles import ConfigError
 from planet_profiles._token_cache import PREFIX, _Sealer, shared_cache
-from planet_profiles._token_manager import RefreshWindow
 from tests.fixtures_devserver import DevServer
 from tests.fixtures_redis import RedisServer, free_port
 from tests.fleet_workers import PROFILE, Worker, fleet_run, worker_env, write_profile
+from tests.soak_workers import expected_refreshes
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +36,9 @@ PROCESSES, THREADS = 4, 4
 KEY_PATTERN = re.compile(rf"^{re.escape(PREFIX)}:{PROFILE}:[0-9a-f]{{32}}$")
 
 
-def expiries(duration: float, ttl: float = ACCESS_TTL) -> float:
-    """Token lifetimes in `duration` s, plus the one at the start: a token of `ttl` s is renewed
-    `before_expiry(ttl)` s early, its `_iat` in whole seconds (`tests.soak_workers.expected_refreshes`)."""
-    return duration / (ttl - RefreshWindow().before_expiry(ttl)) + 1
+def expiries(duration: float) -> float:
+    """Token lifetimes in `duration` s of `ACCESS_TTL` s tokens, plus the one at the start."""
+    return expected_refreshes(duration, ACCESS_TTL)
 
 
 def cc_config(server: DevServer) -> dict[str, Any]:

@@ -12,7 +12,6 @@ answer's status. Every difference must be one that `docs/differences.md` lists (
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ import pytest
 
 from tests.fault_proxy import Exchange, FaultProxy
 from tests.fixtures_devserver import DevServer, DevServerFactory
+from tests.fixtures_redis import free_port  # (a free loopback port)
 from tests.parity import REPO, Workspace, check_against_docs, parity_workspace
 
 pytestmark = [pytest.mark.integration, pytest.mark.wheel]
@@ -57,12 +57,6 @@ CASES: dict[str, tuple[str, str, str, dict[str, Any]]] = {
 ACCESS_TTL = 5
 RENEW_AFTER = 4.2
 OAUTH_PATHS = ("/auth", "/token", "/device/auth", "/token/revocation", "/token/introspection")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Wire:
