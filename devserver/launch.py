@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -32,7 +33,9 @@ PORTS_FILE = "ports.json"
 
 
 def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    port = urlsplit(url).port
+    assert port is not None, url  # the server's URLs always name their port
+    return port
 
 
 def saved_ports(state_dir: Path) -> dict[str, int]:
@@ -133,8 +136,9 @@ class DevServer:
         **extra: Any,
     ) -> dict[str, Any]:
         """A planet-profiles profile dict for a test client: `auth_server`, `client_id`, the client's secret
-        and its registered `client_auth_method` for `*_secret` types, its private key for `*_pubkey` types (`key`: the PEM of `rsa`, `ec`, … inline;
-        `key_file`: the path of that key file), scopes for API tokens."""
+        and its registered `client_auth_method` for `*_secret` types, its private key for `*_pubkey` types
+        (`key`: the PEM of `rsa`, `ec`, … inline; `key_file`: the path of that key file), scopes for API
+        tokens."""
         client = self.clients[client_id]
         config: dict[str, Any] = {
             "client_type": client_type,

@@ -100,6 +100,8 @@ class WorkerProcess:
     """One worker subprocess: stdout a pipe (READY, then the JSON result as its last line), stderr a temp file
     so that a chatty worker never blocks on a full pipe. Shared by these workers and `tests.soak_workers`."""
 
+    keep_log = False  # put the worker's stderr into its result, as `log`
+
     def __init__(self, argv: list[str], env: dict[str, str], *, stdin: bool = True) -> None:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in `result` / `kill`
         self.process = subprocess.Popen(
@@ -124,7 +126,8 @@ class WorkerProcess:
         self.process.stdin.flush()
 
     def result(self, timeout: float) -> dict[str, Any]:
-        """The worker's JSON result; its stderr (`log()`) stays readable until `kill`."""
+        """The worker's JSON result (with its stderr as `log` when `keep_log`); stderr is then closed. On a
+        failure the error holds the log, and `log()` stays readable until `kill`."""
         try:
             out, _ = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -135,6 +138,9 @@ class WorkerProcess:
             code = self.process.returncode
             raise RuntimeError(f"worker failed (exit {code}):\n{out[-2000:]}\n{self.log()}")
         result: dict[str, Any] = json.loads(lines[-1])
+        if self.keep_log:
+            result["log"] = self.log()
+        self.stderr.close()
         return result
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -157,20 +163,18 @@ class WorkerProcess:
 class Worker(WorkerProcess):
     """A worker of this file: `MODE SPEC_JSON` under `python` (the wheel's venv in bench P9)."""
 
+    keep_log = True
+
     def __init__(
         self, mode: str, spec: dict[str, Any], env: dict[str, str], *, python: str = sys.executable
     ) -> None:
         super().__init__([python, __file__, mode, json.dumps(spec)], env)
 
-    def result(self, timeout: float) -> dict[str, Any]:
-        result = super().result(timeout)
-        result["log"] = self.log()
-        self.stderr.close()
-        return result
 
-
-def worker_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PL_", "SOPS_"))}
+def worker_env(home: Path, *, settings: bool = False, **extra: str) -> dict[str, str]:
+    """The environment of a worker: the caller's, with `HOME` and the repository on `PYTHONPATH`; without the
+    caller's `PL_*`/`SOPS_*` settings unless `settings` (a fleet worker gets its own from `extra`)."""
+    env = {k: v for k, v in os.environ.items() if settings or not k.startswith(("PL_", "SOPS_"))}
     env.update(HOME=str(home), PYTHONPATH=str(REPO), NO_PROXY="127.0.0.1,localhost")
     env["SOPS_DISABLE_VERSION_CHECK"] = "1"
     env.update(extra)

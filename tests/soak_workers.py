@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fleet_workers import WorkerProcess
+from tests.fleet_workers import worker_env as fleet_worker_env
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILE = "soak"
@@ -391,11 +392,8 @@ def hammer(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def worker_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a worker: the caller's, with `HOME` and the repository on `PYTHONPATH`."""
-    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(REPO), "SOPS_DISABLE_VERSION_CHECK": "1"}
-    env["NO_PROXY"] = "127.0.0.1,localhost"
-    env.update(extra)
-    return env
+    """`fleet_workers.worker_env` with the caller's `PL_*`/`SOPS_*` settings (the soak's sops key)."""
+    return fleet_worker_env(home, settings=True, **extra)
 
 
 class Worker(WorkerProcess):
@@ -403,11 +401,6 @@ class Worker(WorkerProcess):
 
     def __init__(self, mode: str, args: list[str], env: dict[str, str], *, stdin: bool = False) -> None:
         super().__init__([sys.executable, "-m", "tests.soak_workers", mode, *args], env, stdin=stdin)
-
-    def result(self, timeout: float) -> dict[str, Any]:
-        result = super().result(timeout)
-        self.stderr.close()
-        return result
 
 
 def crash_campaign(
