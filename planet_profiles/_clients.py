@@ -59,9 +59,11 @@ def _json_object(resp: _http.HttpResponse, url: str, *, file: str | None) -> dic
 class AuthClient:
     """Base class: a profile config plus the behaviour of its `client_type`."""
 
-    client_type: ClassVar[str] = ""
+    # Class attributes, annotated with plain names: `public` resolves a `ClassVar[…]` string with `eval` at
+    # every import (tests/test_transport_imports.py counts those).
+    client_type: str = ""
     uses_tokens: bool = False  # credentials are tokens kept by a TokenManager (an instance may opt out)
-    unattended: ClassVar[bool] = False  # can obtain a credential without a user (no login needed)
+    unattended: bool = False  # can obtain a credential without a user (no login needed)
 
     _config: ClientConfig  # each subclass names the view it reads (`_config_views`; checked by a test)
 

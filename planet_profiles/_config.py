@@ -21,10 +21,10 @@ model of that family both satisfy.
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from ._errors import ConfigError, Problem
-from ._names import ENDPOINT_KEYS, REDACTED, EndpointKey
+from ._names import ENDPOINT_KEYS, REDACTED, EndpointKey, Record
 from ._problems import KeyRule, describe, sort_problems
 from ._validate import type_problems, type_schema
 
@@ -106,7 +106,7 @@ class Secret:
         return hash(self._secret_value)
 
 
-class _Spec(NamedTuple):
+class _Spec(Record):
     """What one client type's schema file says, read once a process."""
 
     client_type: str

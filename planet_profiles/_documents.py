@@ -28,10 +28,10 @@ import json
 import os
 import re
 import stat
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._errors import ConfigError, Problem, StorageError
-from ._names import env_flag
+from ._names import Record, env_flag
 from ._problems import describe, pointer
 
 __all__ = [
@@ -64,7 +64,7 @@ _BRACKET = r"[\[\]{}]"
 _TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
 
 
-class Document(NamedTuple):
+class Document(Record):
     """A profile file as read: its JSON `data` (None when unusable), every `problem`, the file's `mode` and
     `raw` bytes (None when it was not read). `refused` says the problems are about access (missing,
     unreadable, not trusted), not about the content."""

@@ -32,9 +32,8 @@ ProfileError                      root: .file, .key, .hint
 """
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
-from ._names import public
+from ._names import Record, public
 
 __all__ = [
     "AccessDeniedError",
@@ -64,10 +63,10 @@ __all__ = [
 ]
 
 
-class Problem(NamedTuple):
+class Problem(Record):
     """One problem in one file: `file: pointer: message` (the pointer is an RFC 6901 JSON pointer).
 
-    (A `NamedTuple`, not a dataclass: `dataclasses` imports `inspect`, ~8 ms of every cold start.)"""
+    (A named tuple, `Record`: not a dataclass, `dataclasses` imports `inspect`, ~8 ms of a cold start.)"""
 
     file: str
     pointer: str

@@ -49,7 +49,7 @@ def main_validate(argv: Sequence[str] | None = None) -> int:
     for file in args.files:
         found = validate_file(file)
         if not found and args.require:
-            found = required_key_problems(read_profile(file)[1], file=file, required=args.require)
+            found = required_key_problems(read_profile(file).data, file=file, required=args.require)
         problems += found
     return _report(problems)
 
@@ -64,7 +64,8 @@ def main_encrypted(argv: Sequence[str] | None = None) -> int:
     rules = SopsConfigs()
     for file in files:
         encrypted = is_encrypted_name(file)
-        doc, found = read_profile(file)[1:3]
+        read = read_profile(file)
+        doc, found = read.data, read.problems
         if doc is not None:
             found = sort_problems(found + encryption_problems(doc, file=file, encrypted=encrypted))
         problems += found

@@ -12,10 +12,10 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ._errors import ProfileNameError, ProfileNotFoundError, StorageError
-from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS, public
+from ._names import ENCRYPTED_FILE, PLAIN_FILE, SECRET_KEYS, Record, public
 
 if TYPE_CHECKING:
     from ._config import ClientConfig
@@ -53,7 +53,7 @@ def _plain_name(name: str) -> bool:
 
 
 @public
-class ProfileLocation(NamedTuple):
+class ProfileLocation(Record):
     """A profile found on disk: its `file`, the search-path `root` it came from, and that root's origin."""
 
     name: str

@@ -10,11 +10,10 @@ heavy."""
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ._errors import Problem
-from ._names import ENDPOINT_KEYS
+from ._names import ENDPOINT_KEYS, Record
 
 __all__ = [
     "API_HOST_PATTERN",
@@ -78,7 +77,7 @@ PINNED_URL_KEYS = ("auth_server", "issuer", *ENDPOINT_KEYS)
 """URL keys whose host must be in `allowed_issuer_hosts` when that key is set (SECURITY DISC-02)."""
 
 
-class KeyRule(NamedTuple):
+class KeyRule(Record):
     """A cross-field rule: at least one (or exactly one) of `keys` must be set."""
 
     keys: tuple[str, ...]

@@ -19,12 +19,13 @@ the shape the keyword needs (`_array`, `_strings`, `_subschema`, …), a schema 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import NamedTuple
+
+from ._names import Record
 
 __all__ = ["ANNOTATIONS", "KEYWORDS", "Checker", "SchemaError", "UnsupportedSchemaError", "ecma_regex"]
 
 
-class SchemaError(NamedTuple):
+class SchemaError(Record):
     """One failed keyword, shaped like `jsonschema.ValidationError` (the attributes `_validate` reads)."""
 
     validator: str
@@ -67,6 +68,7 @@ def _number(keyword: str, value: object) -> int:
     if not isinstance(value, int):
         raise UnsupportedSchemaError(f"`{keyword}` must be an integer")
     return value
+
 
 ANNOTATIONS = frozenset(
     {"$comment", "$id", "$schema", "default", "description", "examples", "title", "writeOnly", "x-secret"}

@@ -23,12 +23,13 @@ path (`_locations`), else its built-in config.
 
 import os
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import _locations
 from ._builtins import builtin_config, canonical_name, default_for_client_type, default_profile_name
 from ._errors import ProfileError, ProfileNotFoundError
 from ._locations import ProfileLocation
+from ._names import Record
 
 __all__ = [
     "ENV_API_KEY",
@@ -48,7 +49,7 @@ ENV_API_KEY = "PL_API_KEY"
 OLD_SDK_KEY = "key"  # the old Planet SDK's API key in ~/.planet.json
 
 
-class Source(NamedTuple):
+class Source(Record):
     """The winning source: `kind` is `profile`, `client_credentials` or `api_key`; `origin` says where it
     was set (`argument`, an environment variable, `~/.planet.json`, `built-in default`). Secrets hide in
     `repr`."""
@@ -138,7 +139,7 @@ def resolve_source(
     raise AssertionError("the built-in default is always set")  # pragma: no cover
 
 
-class Located(NamedTuple):
+class Located(Record):
     """The selected credentials and where they are: the winning `source`, the profile `name` (what
     `AuthContext.profile_name()` says), and either the profile's `location` on disk or, for a profile without
     a file, its `config` dict: a built-in profile, or one made from ad-hoc credentials (`source.kind`

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ._clients import AuthClient
 from ._errors import (
@@ -40,7 +40,7 @@ from ._errors import (
     StorageError,
     TransportError,
 )
-from ._names import login_command
+from ._names import Record, login_command
 from ._problems import PATTERN_HINTS, REFRESH_WINDOW_PATTERN
 from ._schemacheck import ecma_regex
 from ._tokens import Token, TokenStore
@@ -59,7 +59,7 @@ _FLOOR = 1.0  # seconds: a token is renewed at least this long (or half its life
 REFRESH_WINDOW_ENV = "PL_AUTH_TOKEN_REFRESH_WINDOW"
 
 
-class RefreshWindow(NamedTuple):
+class RefreshWindow(Record):
     """Renew a token once less than `min(seconds, fraction × lifetime)` of it is left.
 
     Written as in a profile's `token_refresh_window`: `"120s"` (120 s, at most half the lifetime) or `"25%"`
@@ -228,6 +228,7 @@ class TokenManager:
 
     def _renew_locked(self, token: Token | None, *, keep_if_valid: bool, stale: str | None = None) -> Token:
         """Renew under the process-wide file lock; the caller holds the thread lock."""
+
         def usable(candidate: Token | None) -> bool:
             return candidate is not None and self.is_fresh(candidate) and candidate.access_token != stale
 

@@ -19,11 +19,11 @@ import json
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import NamedTuple, TypeGuard
+from typing import TypeGuard
 
 from ._documents import read_profile
 from ._errors import Problem
-from ._names import is_encrypted_name
+from ._names import Record, is_encrypted_name
 from ._problems import (
     KeyRule,
     describe,
@@ -61,7 +61,8 @@ def validate_file(path: str | Path, *, encrypted: bool | None = None) -> list[Pr
     """Every problem of one profile file; `encrypted=None` decides by name (`*.sops.json` is encrypted)."""
     if encrypted is None:
         encrypted = is_encrypted_name(path)
-    file, doc, problems = read_profile(path)[:3]
+    read = read_profile(path)
+    file, doc, problems = read.file, read.data, read.problems
     if doc is None:
         return problems
     from ._sopscheck import plaintext_secret_problems  # the loader's path (`type_problems`) needs none of it
@@ -236,7 +237,7 @@ def _schema_problems(spec: "TypeSchema", doc: Mapping[str, object], file: str) -
 # ---------------------------------------------------------------- the committed schema files, read once
 
 
-class TypeSchema(NamedTuple):
+class TypeSchema(Record):
     """What one client type's schema file says: the schema, its checker and its cross-field rules."""
 
     client_type: str
