@@ -19,6 +19,8 @@ client-type family in `planet_profiles._config_views` (for type checkers only), 
 model of that family both satisfy.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, Protocol

@@ -24,6 +24,8 @@ read:
 object), with the problem's message.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re

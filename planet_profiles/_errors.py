@@ -31,6 +31,8 @@ ProfileError                      root: .file, .key, .hint
 ```
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 
 from ._names import Record, public
@@ -127,7 +129,7 @@ class ConfigError(ProfileError):
         super().__init__(message, file=file, key=key, hint=hint)
 
     @classmethod
-    def from_problems(cls, problems: Sequence[Problem]) -> "ConfigError":
+    def from_problems(cls, problems: Sequence[Problem]) -> ConfigError:
         """One error for a list of problems; its message is the first, with a count of the others.
 
         Problems with a "did you mean" hint come first: a misspelled key (`clientid`) is the cause of the

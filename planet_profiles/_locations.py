@@ -8,6 +8,8 @@ Tokens always live under `~/.planet/<name>/`, never in a profile repo checkout.
 Which profile a process uses is decided in `_selection` (explicit name, environment, `~/.planet.json`, …).
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import os
@@ -221,7 +223,7 @@ def token_path(name: str, *, encrypted: bool = False) -> Path:
     return user_profiles_dir() / name / ("token.sops.json" if encrypted else "token.json")
 
 
-def save_profile(name: str, config: "ClientConfig", *, sops: "Sops | None" = None) -> Path:
+def save_profile(name: str, config: ClientConfig, *, sops: Sops | None = None) -> Path:
     """Write a config model to `~/.planet/<name>/`: `auth_client.json` when it holds no secret, else
     `auth_client.sops.json` encrypted from memory by sops (recipients from the `.sops.yaml` found from that
     directory upwards, or `SOPS_AGE_RECIPIENTS`). Returns the file written."""

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from operator import itemgetter
-from typing import Any, ForwardRef, Literal, Self, TypeVar, dataclass_transform, get_args
+from typing import Any, Literal, Self, TypeVar, dataclass_transform, get_args
 
 _T = TypeVar("_T", bound=type)
 
@@ -44,8 +44,7 @@ def public(cls: _T) -> _T:
     `TYPE_CHECKING`-only imports stay strings, unresolvable as before)."""
     namespace = vars(sys.modules[cls.__module__])
     annotations = cls.__dict__.get("__annotations__", {})
-    for name, value in annotations.items():
-        source = value.__forward_arg__ if isinstance(value, ForwardRef) else value  # NamedTuple's
+    for name, source in annotations.items():
         if isinstance(source, str):
             try:
                 annotations[name] = _evaluate(source, namespace)

@@ -7,6 +7,8 @@ the schema files are generated with (and their hints), the cross-field `KeyRule`
 cannot express (`pinned_host_problems`, SECURITY DISC-02). Nothing here reads a file or imports anything
 heavy."""
 
+from __future__ import annotations
+
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence

@@ -16,6 +16,8 @@ the shape the keyword needs (`_array`, `_strings`, `_subschema`, …), a schema 
 `UnsupportedSchemaError`.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
@@ -106,53 +108,53 @@ def _error(kind: str, value: object, instance: object, schema: Schema, path: Loc
     return SchemaError(kind, value, instance, path, schema)
 
 
-def _type(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _type(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     names = [value] if isinstance(value, str) else _strings("type", value)
     if not any(_TYPES[name](inst) for name in names):
         yield _error("type", value, inst, schema, path)
 
 
-def _const(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _const(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if not _equal(inst, value):
         yield _error("const", value, inst, schema, path)
 
 
-def _enum(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _enum(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if not any(_equal(inst, each) for each in _array("enum", value)):
         yield _error("enum", value, inst, schema, path)
 
 
-def _pattern(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _pattern(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if not isinstance(value, str):
         raise UnsupportedSchemaError("`pattern` must be a string")
     if isinstance(inst, str) and not ecma_regex(value).search(inst):
         yield _error("pattern", value, inst, schema, path)
 
 
-def _min_length(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _min_length(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if isinstance(inst, str) and len(inst) < _number("minLength", value):
         yield _error("minLength", value, inst, schema, path)
 
 
-def _min_items(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _min_items(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if isinstance(inst, list) and len(inst) < _number("minItems", value):
         yield _error("minItems", value, inst, schema, path)
 
 
-def _items(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _items(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if isinstance(inst, list):
         for i, item in enumerate(inst):
             yield from c.errors(_subschema("items", value), item, (*path, i))
 
 
-def _properties(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _properties(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if isinstance(inst, Mapping):
         for key, sub in _subschema("properties", value).items():
             if key in inst:
                 yield from c.errors(_subschema("properties", sub), inst[key], (*path, key))
 
 
-def _additional(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _additional(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if value is not False:
         raise UnsupportedSchemaError("only `additionalProperties: false` is supported")
     known = _subschema("properties", schema.get("properties", {}))
@@ -160,22 +162,22 @@ def _additional(c: "Checker", value: object, inst: object, schema: Schema, path:
         yield _error("additionalProperties", value, inst, schema, path)
 
 
-def _required(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _required(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if isinstance(inst, Mapping) and any(key not in inst for key in _strings("required", value)):
         yield _error("required", value, inst, schema, path)
 
 
-def _all_of(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _all_of(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     for sub in _array("allOf", value):
         yield from c.errors(_subschema("allOf", sub), inst, path)
 
 
-def _any_of(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _any_of(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if not any(c.is_valid(_subschema("anyOf", sub), inst) for sub in _array("anyOf", value)):
         yield _error("anyOf", value, inst, schema, path)
 
 
-def _one_of(c: "Checker", value: object, inst: object, schema: Schema, path: Loc) -> Errors:
+def _one_of(c: Checker, value: object, inst: object, schema: Schema, path: Loc) -> Errors:
     if sum(c.is_valid(_subschema("oneOf", sub), inst) for sub in _array("oneOf", value)) != 1:
         yield _error("oneOf", value, inst, schema, path)
 

@@ -21,6 +21,8 @@ credentials take the auth server and scopes of the built-in `oidc_client_credent
 path (`_locations`), else its built-in config.
 """
 
+from __future__ import annotations
+
 import os
 from collections.abc import Iterator
 from typing import Any

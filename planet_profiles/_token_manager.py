@@ -22,6 +22,8 @@ at INFO), other types raise `LoginRequiredError` naming the profile and the reas
 stored for the current key.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import os
@@ -73,7 +75,7 @@ class RefreshWindow(Record):
     fraction: float = 0.1
 
     @classmethod
-    def parse(cls, text: str, *, key: str | None = None, file: str | None = None) -> "RefreshWindow":
+    def parse(cls, text: str, *, key: str | None = None, file: str | None = None) -> RefreshWindow:
         """`"120s"` or `"25%"` (the schema's pattern); anything else is a `ConfigError` naming `key`."""
         if not isinstance(text, str) or not ecma_regex(REFRESH_WINDOW_PATTERN).search(text):
             raise ConfigError(
@@ -86,7 +88,7 @@ class RefreshWindow(Record):
         return cls(seconds=float(text[:-1]), fraction=0.5)
 
     @classmethod
-    def of(cls, configured: str | None, explicit: "RefreshWindow | str | None" = None) -> "RefreshWindow":
+    def of(cls, configured: str | None, explicit: RefreshWindow | str | None = None) -> RefreshWindow:
         """The window for a profile: `explicit` > its `token_refresh_window` (`configured`) > the
         environment > default."""
         if isinstance(explicit, RefreshWindow):
@@ -172,7 +174,7 @@ class TokenManager:
         *,
         clock: Callable[[], float] = time.time,
         refresh_window: RefreshWindow | str | None = None,
-        shared: "SharedTokenCache | None" = None,
+        shared: SharedTokenCache | None = None,
         profile_name: str | None = None,
     ) -> None:
         self.refresh_window = RefreshWindow.of(client.token_refresh_window(), refresh_window)

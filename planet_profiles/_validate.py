@@ -15,6 +15,8 @@ Kinds of file (`validate_file` decides by name; files are read by `planet_profil
 - anything else (`auth_client.json`): plaintext. It must not hold any secret key.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache, lru_cache
@@ -179,7 +181,7 @@ def _non_unicode_problems(
     return found
 
 
-def _schema_problems(spec: "TypeSchema", doc: Mapping[str, object], file: str) -> Iterator[Problem]:
+def _schema_problems(spec: TypeSchema, doc: Mapping[str, object], file: str) -> Iterator[Problem]:
     """The checker's errors (or jsonschema's, in the tests) as `Problem`s. A keyword's value has the shape the
     committed schema gives it (the checker refuses others); the instance is narrowed where it is read."""
     client_type = spec.client_type

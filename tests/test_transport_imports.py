@@ -93,10 +93,10 @@ def test_a_requests_only_program_never_imports_httpx(saved_profile: Path) -> Non
 
 def test_a_load_compiles_no_source_at_run_time(saved_profile: Path) -> None:
     """Nothing on a load's path turns source text into code at run time: `typing.NamedTuple` evaluates a
-    `__new__` from source for each class (about 0.1 ms each in a fresh process; the stages' named tuples are
-    `_names.Record`s) and compiles each string annotation (`ForwardRef`; the modules that define a record
-    keep real annotations). `compile`, and `eval`/`exec` of a string, are counted from before the first
-    import of planet-profiles to the first header."""
+    `__new__` from source for each class (about 0.1 ms each in a fresh process: the stages' named tuples are
+    `_names.Record`s) and compiles each string annotation (`ForwardRef`), and `_names.public` evaluates the
+    annotations of a class that are not plain names. `compile`, and `eval`/`exec` of a string, are counted
+    from before the first import of planet-profiles to the first header."""
     out = _run(
         "import builtins, json, sys, requests\n"
         "seen = []\n"
