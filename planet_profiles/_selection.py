@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import _locations
-from ._builtins import builtin_config, canonical_name, default_for_client_type, default_profile_name
 from ._errors import ProfileError, ProfileNotFoundError
 from ._locations import ProfileLocation
 from ._names import Record
@@ -118,6 +117,8 @@ def _candidates(
     if not key:  # the old Planet SDK's `key` of ~/.planet.json, as planet-auth reads it
         key, key_origin = _from(OLD_SDK_KEY, False, config)
     yield Source("api_key", key_origin, api_key=key) if key else None
+    from ._builtins import default_profile_name  # (a profile named by an argument or setting needs none)
+
     yield Source("profile", "built-in default", profile=default_profile_name())
 
 
@@ -169,6 +170,8 @@ def locate(source: Source, *, builtins: bool = True) -> Located:
         }
         return Located(source, "_PL_API_KEY", config=config)
     if source.kind == "client_credentials":
+        from ._builtins import default_for_client_type
+
         base = default_for_client_type("oidc_client_credentials_secret")
         if base is None:
             raise ProfileError(
@@ -184,6 +187,8 @@ def locate(source: Source, *, builtins: bool = True) -> Located:
     try:
         location = _locations.find_profile(source.profile, source=source.origin)
     except ProfileNotFoundError:
+        from ._builtins import builtin_config, canonical_name
+
         builtin = builtin_config(source.profile) if builtins else None
         if builtin is None:
             raise

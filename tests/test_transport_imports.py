@@ -80,14 +80,14 @@ def test_a_requests_only_program_never_imports_httpx(saved_profile: Path) -> Non
         "        'pydantic', 'jsonschema', 'cryptography', 'jwt', 'secrets', 'planet_profiles._http',\n"
         "        'planet_profiles._token_cache', 'planet_profiles._sopscheck', 'planet_profiles._sops',\n"
         "        'planet_profiles._config_views', 'planet_profiles._atomic', 'planet_profiles._terminal',\n"
-        "        'planet_profiles._oauth')\n"
+        "        'planet_profiles._oauth', 'planet_profiles._builtins')\n"
         "        if m in sys.modules)}))"
     )
     # Nor `dataclasses` (it imports `inspect`: ~8 ms of a cold start), nor any library a load does not need,
     # nor the stages a load with a valid saved token does not reach: HTTP and OAuth, the shared token cache
     # (none is configured), the sops checks of `validate`, `secrets` (temp file names, PKCE), the typed
-    # config views (for type checkers), atomic writes, the escaping of a server's text in errors: each costs
-    # start time.
+    # config views (for type checkers), atomic writes, the escaping of a server's text in errors, the
+    # built-in profiles (a profile named by an argument or a setting needs none): each costs start time.
     assert out == {"header": f"Bearer {ACCESS_TOKEN}", "loaded": []}
 
 
