@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,30 +86,37 @@ class Child:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the child (`os.wait4`)
 
 
 def run_child(
     argv: Sequence[str], env: Mapping[str, str], cwd: Path, *, timeout: float = 300.0, check: bool = True
 ) -> Child:
-    """Run one child to completion: wall seconds from spawn to reaping, and its own peak RSS."""
+    """Run one child to completion: wall seconds from spawn to reaping, its CPU time and its own peak RSS.
+
+    The parent blocks in `wait4` (a timer kills a child that overruns `timeout`): polling would take CPU
+    from the child on this 2-core machine and add up to a poll interval to its wall time."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdout=out, stderr=err)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                child.kill()
-                pid, status, usage = os.wait4(child.pid, 0)
-                break
-            time.sleep(0.0005)
+        watchdog = threading.Timer(timeout, child.kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            watchdog.cancel()
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        result = Child(seconds, usage.ru_maxrss, child.returncode, out.read().decode(), err.read().decode())
+        result = Child(
+            seconds,
+            usage.ru_maxrss,
+            child.returncode,
+            out.read().decode(),
+            err.read().decode(),
+            usage.ru_utime + usage.ru_stime,
+        )
     if check and result.returncode != 0:
         raise RuntimeError(
             f"{' '.join(map(str, argv))[:300]} exited {result.returncode}:\n{result.stderr[-3000:]}"
