@@ -77,6 +77,7 @@ class Record(tuple[Any, ...]):
     __slots__ = ()
     _fields: tuple[str, ...] = ()
     _defaults: dict[str, object] = {}
+    _tail: tuple[object, ...] = ()  # the defaults, in field order: those of the last len(_tail) fields
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -92,23 +93,34 @@ class Record(tuple[Any, ...]):
             elif defaults:
                 raise TypeError(f"{cls.__name__}: field {name!r} without a default after one with a default")
             setattr(cls, name, property(itemgetter(index), doc=f"Alias for field number {index}"))
-        cls._fields, cls._defaults = names, defaults
+        cls._fields, cls._defaults, cls._tail = names, defaults, tuple(defaults.values())
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        fields = cls._fields
-        if kwargs or len(args) != len(fields):
-            if len(args) > len(fields):
-                raise TypeError(f"{cls.__name__} takes {len(fields)} arguments, got {len(args)}")
-            values = {**cls._defaults, **dict(zip(fields, args, strict=False))}
-            for name, value in kwargs.items():
-                if name not in fields or name in fields[: len(args)]:
-                    raise TypeError(f"{cls.__name__} got an unexpected or repeated argument {name!r}")
-                values[name] = value
-            missing = [name for name in fields if name not in values]
-            if missing:
-                raise TypeError(f"{cls.__name__} is missing the argument(s) {', '.join(missing)}")
-            args = tuple(values[name] for name in fields)
-        return tuple.__new__(cls, args)
+        size, given = len(cls._fields), len(args)
+        if not kwargs:
+            if given == size:
+                return tuple.__new__(cls, args)
+            first_default = size - len(cls._tail)
+            if first_default <= given < size:
+                return tuple.__new__(cls, args + cls._tail[given - first_default :])
+        return tuple.__new__(cls, cls._arrange(args, kwargs))
+
+    @classmethod
+    def _arrange(cls, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """The values of a call with keywords (defaults filled in) in field order, or its `TypeError`."""
+        if len(args) > len(cls._fields):
+            raise TypeError(f"{cls.__name__} takes {len(cls._fields)} arguments, got {len(args)}")
+        values = list(args)
+        for name in cls._fields[len(args) :]:
+            if name in kwargs:
+                values.append(kwargs.pop(name))
+            elif name in cls._defaults:
+                values.append(cls._defaults[name])
+            else:
+                raise TypeError(f"{cls.__name__} is missing the argument {name!r}")
+        if kwargs:
+            raise TypeError(f"{cls.__name__} got an unexpected or repeated argument {next(iter(kwargs))!r}")
+        return tuple(values)
 
     def __getnewargs__(self) -> tuple[Any, ...]:
         return tuple(self)
