@@ -23,7 +23,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TypeGuard
 
-from ._documents import read_profile
+from ._documents import Document, read_profile
 from ._errors import Problem
 from ._names import Record, is_encrypted_name
 from ._problems import (
@@ -56,22 +56,28 @@ __all__ = [
     "type_schema",
     "validate_document",
     "validate_file",
+    "validate_read",
 ]
 
 
 def validate_file(path: str | Path, *, encrypted: bool | None = None) -> list[Problem]:
     """Every problem of one profile file; `encrypted=None` decides by name (`*.sops.json` is encrypted)."""
+    return validate_read(read_profile(path), encrypted=encrypted)
+
+
+def validate_read(read: Document, *, encrypted: bool | None = None) -> list[Problem]:
+    """`validate_file` for a file already read by `_documents.read_profile` (the CLI's `list` reads each
+    profile once, for its problems and its client type)."""
     if encrypted is None:
-        encrypted = is_encrypted_name(path)
-    read = read_profile(path)
-    file, doc, problems = read.file, read.data, read.problems
-    if doc is None:
+        encrypted = is_encrypted_name(read.file)
+    problems = list(read.problems)
+    if read.data is None:
         return problems
     from ._sopscheck import plaintext_secret_problems  # the loader's path (`type_problems`) needs none of it
 
-    if not encrypted and isinstance(doc, Mapping):
-        problems += plaintext_secret_problems(doc, file)
-    return sort_problems(problems + validate_document(doc, file=file, encrypted=encrypted))
+    if not encrypted and isinstance(read.data, Mapping):
+        problems += plaintext_secret_problems(read.data, read.file)
+    return sort_problems(problems + validate_document(read.data, file=read.file, encrypted=encrypted))
 
 
 def required_key_problems(doc: object, *, file: str, required: Collection[str]) -> list[Problem]:

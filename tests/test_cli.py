@@ -354,6 +354,32 @@ def test_list_marks_schema_invalid_profiles(planet: Path, monkeypatch: pytest.Mo
     assert data["bad"]["problems"][0].endswith("(did you mean `client_id`?)")
 
 
+def test_list_reads_each_profile_file_once(planet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its problems and its client type come from one read of the file (it read every profile twice)."""
+    from planet_profiles import _documents
+
+    write_profile(planet, "bad", {"client_type": "oidc_client_credentials_secret", "clientid": "x"})
+    write_profile(planet, "good", {"client_type": "none"})
+    (planet / "broken").mkdir(mode=0o700)
+    (planet / "broken" / "auth_client.json").write_text('{"client_type": "none", "client_type": "none"}')
+    (planet / "broken" / "auth_client.json").chmod(0o600)
+    reads: list[str] = []
+    real = _documents.read_profile
+
+    def counting(path: str | os.PathLike[str]) -> _documents.Document:
+        reads.append(os.path.basename(os.path.dirname(os.fspath(path))))
+        return real(path)
+
+    monkeypatch.setattr(_documents, "read_profile", counting)
+    data = {row["name"]: row for row in json.loads(run("list", "--json").stdout)}
+    assert sorted(reads) == ["bad", "broken", "good"]
+    assert data["good"]["client_type"] == "none"
+    assert data["bad"]["client_type"] == "oidc_client_credentials_secret"
+    assert data["broken"]["client_type"] == "(invalid file)"  # a duplicate key: the loader refuses it too
+    file = planet / "broken" / "auth_client.json"
+    assert data["broken"]["problems"] == [f"{file}: /client_type: duplicate key `client_type`; keep only one"]
+
+
 @pytest.mark.integration
 def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, age_key: AgeKey) -> None:
     write_profile(planet, "plain", cc())

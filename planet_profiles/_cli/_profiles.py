@@ -97,18 +97,18 @@ def list_command(as_json: bool) -> None:
     (none, valid, expired, refreshable). `*` marks the profile used when none is named, `!` a profile
     that fails its schema check (a warning names its first problem). Needs no key.
     """
+    from .._documents import read_profile
     from .._locations import list_profiles
-    from .._validate import validate_file
+    from .._validate import validate_read
 
     rows = []
     for location in list_profiles():
-        problems = validate_file(location.file)
+        read = read_profile(location.file)  # once: its problems and its client type come from the same bytes
+        problems = validate_read(read)
         if problems:  # in the order `show` prints them: a "did you mean" first
             problems = list(ConfigError.from_problems(problems).problems)
-        try:
-            client_type = read_raw(location.file).get("client_type")
-        except ProfileError:
-            client_type = "(invalid file)"
+        usable = not read.problems and isinstance(read.data, dict)  # as `read_raw` would have returned it
+        client_type = read.data.get("client_type") if usable else "(invalid file)"
         row = _row(location.name, location, client_type)
         row["problems"] = [str(problem) for problem in problems]
         rows.append(row)
