@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -94,19 +95,28 @@ def run_child(
 ) -> Child:
     """Run one child to completion: wall seconds from spawn to reaping, its CPU time and its own peak RSS.
 
-    The parent blocks in `wait4` (a timer kills a child that overruns `timeout`): polling would take CPU
-    from the child on this 2-core machine and add up to a poll interval to its wall time."""
+    The parent blocks in `wait4`: polling would take CPU from the child on this 2-core machine and add up to
+    a poll interval to its wall time. A timer kills a child that overruns `timeout` by its pid, under a lock
+    and only while it is unreaped (`Popen.kill` would reap it itself and leave `wait4` without a child)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(argv, env=dict(env), cwd=cwd, stdout=out, stderr=err)
-        watchdog = threading.Timer(timeout, child.kill)
+        lock, state = threading.Lock(), {"reaped": False, "killed": False}
+
+        def overrun() -> None:
+            with lock:
+                if not state["reaped"]:
+                    os.kill(child.pid, signal.SIGKILL)
+                    state["killed"] = True
+
+        watchdog = threading.Timer(timeout, overrun)
         watchdog.start()
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            watchdog.cancel()
+        _, status, usage = os.wait4(child.pid, 0)
+        with lock:
+            state["reaped"] = True
+        watchdog.cancel()
         seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait for it again
         out.seek(0)
         err.seek(0)
         result = Child(
@@ -117,6 +127,8 @@ def run_child(
             err.read().decode(),
             usage.ru_utime + usage.ru_stime,
         )
+    if state["killed"]:
+        raise RuntimeError(f"{' '.join(map(str, argv))[:300]} ran over {timeout} s and was killed")
     if check and result.returncode != 0:
         raise RuntimeError(
             f"{' '.join(map(str, argv))[:300]} exited {result.returncode}:\n{result.stderr[-3000:]}"

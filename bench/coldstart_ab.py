@@ -13,12 +13,14 @@ directory, with HOME holding P1's plaintext profile and its valid saved token:
 
 It prints medians over the rounds: what each revision adds above its own floor (each round's header child
 minus its floor child, wall and CPU), the in-process split, and with `--planet-auth` the ratio of the header
-medians. Revisions alternate child by child, so a burst of other work on this shared machine falls on all.
+medians. Each round runs every revision in turn (its three children back to back), so a burst of other work
+on this shared machine falls on all of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import subprocess
@@ -56,7 +58,7 @@ TIMED = (
 
 def _venv(rev: str, scratch: Path) -> Path:
     """A venv with the wheel of `rev` (`.`: the working tree) and its `[all]` dependencies."""
-    tag = "work" if rev == "." else rev.replace("/", "_")
+    tag = "work" if rev == "." else hashlib.sha256(rev.encode()).hexdigest()[:12]  # any revision name
     source = ROOT
     if rev != ".":
         source = scratch / f"src-{tag}"
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no .wheelhouse/: run `make install` (or `make test`) first")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        pythons = {rev: _venv(rev, scratch) for rev in args.revs}
+        pythons = {rev: _venv(rev, scratch) for rev in dict.fromkeys(args.revs)}  # each once
         home = _home(scratch)
         env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         pa = planet_auth().python if args.planet_auth else None

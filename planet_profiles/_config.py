@@ -111,6 +111,8 @@ class Secret:
 class _Spec(Record):
     """What one client type's schema file says, read once a process."""
 
+    __slots__ = ()
+
     client_type: str
     properties: Mapping[str, Mapping[str, object]]
     defaults: dict[str, object]

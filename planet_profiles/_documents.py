@@ -71,6 +71,8 @@ class Document(Record):
     `raw` bytes (None when it was not read). `refused` says the problems are about access (missing,
     unreadable, not trusted), not about the content."""
 
+    __slots__ = ()
+
     file: str
     data: Any
     problems: list[Problem]

@@ -58,6 +58,8 @@ def _plain_name(name: str) -> bool:
 class ProfileLocation(Record):
     """A profile found on disk: its `file`, the search-path `root` it came from, and that root's origin."""
 
+    __slots__ = ()
+
     name: str
     file: Path
     root: Path

@@ -8,10 +8,21 @@ import builtins
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any, Literal, Self, TypeVar, dataclass_transform, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 _T = TypeVar("_T", bound=type)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, dataclass_transform
+elif sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # Python 3.10: the decorator only informs type checkers
+
+    def dataclass_transform(**_: object) -> Callable[[_T], _T]:
+        return lambda cls: cls
+
 
 __all__ = [
     "CACHE_URL_ENV",
@@ -66,36 +77,40 @@ def _evaluate(source: str, namespace: dict[str, object]) -> object:
 
 @dataclass_transform(frozen_default=True)
 class Record(tuple[Any, ...]):
-    """A named tuple, declared like one (`class Name(Record):` with annotated fields, defaults last), that
-    costs what a plain class costs to define: `typing.NamedTuple` compiles a `__new__` from source for each
-    class (`eval`), about 0.1 ms of a cold start each, and a load imports ten of them.
+    """A named tuple, declared like one (`class Name(Record):`, `__slots__ = ()`, annotated fields, defaults
+    last), that costs what a plain class costs to define: `typing.NamedTuple` compiles a `__new__` from source
+    for each class (`eval`), about 0.1 ms of a cold start each, and a load imports ten of them.
 
-    It behaves as a `NamedTuple` does: positional or keyword arguments, defaults, read-only fields, tuple
-    equality, order, hashing and unpacking, `_fields`, `_replace`, `_asdict`, pickling, and a repr naming
-    the fields. Type checkers read the fields as those of a frozen dataclass."""
+    It behaves as a `NamedTuple` does: positional or keyword arguments, defaults, read-only fields, no
+    instance `__dict__`, tuple equality, order, hashing and unpacking, `match` patterns, `_fields`,
+    `_field_defaults`, `_make`, `_replace`, `_asdict`, pickling, and a repr naming the fields. Type checkers
+    read the fields as those of a frozen dataclass (so unpacking a record is not typed field by field)."""
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
-    _defaults: dict[str, object] = {}
-    _tail: tuple[object, ...] = ()  # the defaults, in field order: those of the last len(_tail) fields
+    _field_defaults: dict[str, Any] = {}
+    _tail: tuple[Any, ...] = ()  # the defaults, in field order: those of the last len(_tail) fields
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        names = tuple(cls.__dict__.get("__annotations__", ()))
+        if "__slots__" not in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: a record class declares `__slots__ = ()`, as a NamedTuple has")
+        names = tuple(cls.__annotations__)  # its own (Python 3.10+), strings or values, whatever the module
         if not names:
             return  # a subclass that adds methods only keeps its base's fields
         if cls._fields:
             raise TypeError(f"{cls.__name__}: a record's fields cannot be extended by a subclass")
-        defaults: dict[str, object] = {}
+        defaults: dict[str, Any] = {}
         for index, name in enumerate(names):
             if name in cls.__dict__:  # a default given in the class body
                 defaults[name] = cls.__dict__[name]
             elif defaults:
                 raise TypeError(f"{cls.__name__}: field {name!r} without a default after one with a default")
             setattr(cls, name, property(itemgetter(index), doc=f"Alias for field number {index}"))
-        cls._fields, cls._defaults, cls._tail = names, defaults, tuple(defaults.values())
+        cls._fields, cls._field_defaults, cls._tail = names, defaults, tuple(defaults.values())
+        setattr(cls, "__match_args__", names)  # noqa: B010 - type checkers take it from the dataclass view
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+    def __new__(cls, /, *args: Any, **kwargs: Any) -> Self:
         size, given = len(cls._fields), len(args)
         if not kwargs:
             if given == size:
@@ -114,19 +129,29 @@ class Record(tuple[Any, ...]):
         for name in cls._fields[len(args) :]:
             if name in kwargs:
                 values.append(kwargs.pop(name))
-            elif name in cls._defaults:
-                values.append(cls._defaults[name])
+            elif name in cls._field_defaults:
+                values.append(cls._field_defaults[name])
             else:
                 raise TypeError(f"{cls.__name__} is missing the argument {name!r}")
         if kwargs:
             raise TypeError(f"{cls.__name__} got an unexpected or repeated argument {next(iter(kwargs))!r}")
         return tuple(values)
 
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> Self:
+        values = tuple(iterable)
+        if len(values) != len(cls._fields):
+            raise TypeError(f"{cls.__name__}: expected {len(cls._fields)} values, got {len(values)}")
+        return tuple.__new__(cls, values)
+
     def __getnewargs__(self) -> tuple[Any, ...]:
         return tuple(self)
 
-    def _replace(self, **changes: Any) -> Self:
-        return type(self)(**{**self._asdict(), **changes})
+    def _replace(self, /, **changes: Any) -> Self:
+        unknown = changes.keys() - set(self._fields)
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        return self._make(changes.get(name, value) for name, value in zip(self._fields, self, strict=True))
 
     def _asdict(self) -> dict[str, Any]:
         return dict(zip(self._fields, self, strict=True))

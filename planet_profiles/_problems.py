@@ -82,6 +82,8 @@ PINNED_URL_KEYS = ("auth_server", "issuer", *ENDPOINT_KEYS)
 class KeyRule(Record):
     """A cross-field rule: at least one (or exactly one) of `keys` must be set."""
 
+    __slots__ = ()
+
     keys: tuple[str, ...]
     exactly_one: bool
 

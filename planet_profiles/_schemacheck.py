@@ -30,6 +30,8 @@ __all__ = ["ANNOTATIONS", "KEYWORDS", "Checker", "SchemaError", "UnsupportedSche
 class SchemaError(Record):
     """One failed keyword, shaped like `jsonschema.ValidationError` (the attributes `_validate` reads)."""
 
+    __slots__ = ()
+
     validator: str
     validator_value: object
     instance: object

@@ -55,6 +55,8 @@ class Source(Record):
     was set (`argument`, an environment variable, `~/.planet.json`, `built-in default`). Secrets hide in
     `repr`."""
 
+    __slots__ = ()
+
     kind: str
     origin: str
     profile: str | None = None
@@ -147,6 +149,8 @@ class Located(Record):
     `AuthContext.profile_name()` says), and either the profile's `location` on disk or, for a profile without
     a file, its `config` dict: a built-in profile, or one made from ad-hoc credentials (`source.kind`
     `client_credentials` or `api_key`; the dict then holds the secret, never shown in `repr`)."""
+
+    __slots__ = ()
 
     source: Source
     name: str

@@ -71,6 +71,8 @@ class RefreshWindow(Record):
     min(1 s, half the lifetime).
     """
 
+    __slots__ = ()
+
     seconds: float = 60.0
     fraction: float = 0.1
 

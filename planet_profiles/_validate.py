@@ -248,6 +248,8 @@ def _schema_problems(spec: TypeSchema, doc: Mapping[str, object], file: str) -> 
 class TypeSchema(Record):
     """What one client type's schema file says: the schema, its checker and its cross-field rules."""
 
+    __slots__ = ()
+
     client_type: str
     schema: Mapping[str, object]
     checker: Checker

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -24,6 +25,8 @@ class Twin(NamedTuple):
 
 
 class Rec(Record):
+    __slots__ = ()
+
     file: str
     line: int
     note: str | None = None
@@ -98,12 +101,15 @@ def test_a_field_without_a_default_after_one_with_a_default_is_refused_at_defini
     with pytest.raises(TypeError, match="'b' without a default"):
 
         class Bad(Record):
+            __slots__ = ()
             a: int = 0
             b: int
 
 
 def test_a_subclass_may_add_methods_but_not_fields() -> None:
     class Named(Rec):
+        __slots__ = ()
+
         def shout(self) -> str:
             return self.file.upper()
 
@@ -111,6 +117,7 @@ def test_a_subclass_may_add_methods_but_not_fields() -> None:
     with pytest.raises(TypeError, match="cannot be extended"):
 
         class More(Rec):
+            __slots__ = ()
             extra: int = 0
 
 
@@ -120,5 +127,53 @@ def test_the_public_records_keep_their_named_tuple_behaviour() -> None:
     assert (file, pointer, message) == ("a.json", "/client_id", "missing")
     assert str(problem) == "a.json: /client_id: missing"
     assert repr(problem) == "Problem(file='a.json', pointer='/client_id', message='missing')"
-    assert pickle.loads(pickle.dumps(problem)) == problem
-    assert ProfileLocation._fields == tuple(ProfileLocation.__annotations__)
+    again = pickle.loads(pickle.dumps(problem))
+    assert again == problem and type(again) is Problem and type(problem).__module__ == "planet_profiles"
+    location = ProfileLocation("p", Path("/x/p/auth_client.json"), Path("/x"), "~/.planet")
+    assert pickle.loads(pickle.dumps(location)) == location and location.encrypted is False
+    match problem:
+        case Problem(file, pointer, message):
+            assert (file, pointer, message) == ("a.json", "/client_id", "missing")
+        case _:
+            raise AssertionError("a Problem matches its class pattern")
+
+
+def test_the_rest_of_the_named_tuple_api() -> None:
+    assert Rec._field_defaults == Twin._field_defaults == {"note": None, "tags": ()}
+    assert Rec.__match_args__ == Twin.__match_args__ == ("file", "line", "note", "tags")
+    assert Rec._make(["a", 1, None, ()]) == Twin._make(["a", 1, None, ()]) and type(Rec._make("abcd")) is Rec
+    with pytest.raises(TypeError):
+        Rec._make(["a", 1])
+    for record in (Rec("a", 1), Twin("a", 1)):
+        with pytest.raises(ValueError, match="unexpected field names"):
+            record._replace(colour="red")
+        match record:
+            case Rec(file, line) | Twin(file, line):
+                assert (file, line) == ("a", 1)
+            case _:
+                raise AssertionError("a record matches its class pattern positionally")
+
+
+def test_no_instance_dict_and_no_new_attributes() -> None:
+    """As a NamedTuple (`__slots__ = ()`): nothing but the fields, in memory or in a pickle."""
+    rec = Rec("a.json", 1)
+    assert not hasattr(rec, "__dict__")
+    with pytest.raises(AttributeError):
+        rec.extra = 1  # type: ignore[attr-defined]
+    assert rec.__reduce_ex__(2)[2] is None  # no state beside the tuple itself
+    with pytest.raises(TypeError, match="__slots__"):
+
+        class Loose(Record):
+            a: int
+
+
+def test_fields_named_like_the_methods_parameters() -> None:
+    """`cls` and `self` are positional-only in `__new__` and `_replace`, as in a NamedTuple."""
+
+    class Odd(Record):
+        __slots__ = ()
+        cls: int
+        self: int
+
+    odd = Odd(cls=1, self=2)
+    assert odd == (1, 2) and odd._replace(self=3, cls=4) == (4, 3)
