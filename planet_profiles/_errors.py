@@ -134,9 +134,13 @@ class ConfigError(ProfileError):
     def from_problems(cls, problems: Sequence[Problem]) -> ConfigError:
         """One error for a list of problems; its message is the first, with a count of the others.
 
-        Problems with a "did you mean" hint come first: a misspelled key (`clientid`) is the cause of the
-        "missing required key" (`client_id`) that would otherwise be reported in its place."""
-        problems = sorted(problems, key=lambda p: "(did you mean" not in p.message)
+        Causes come first: a duplicate key (JSON keeps its last value, whose own problems follow from it),
+        then a "did you mean" hint (a misspelled key, `clientid`, is the cause of the "missing required key",
+        `client_id`, that would otherwise be reported in its place)."""
+        problems = sorted(
+            problems,
+            key=lambda p: (not p.message.startswith("duplicate key"), "(did you mean" not in p.message),
+        )
         first = problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         key = first.pointer.lstrip("/").replace("/", ".") or None

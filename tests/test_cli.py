@@ -380,6 +380,20 @@ def test_list_reads_each_profile_file_once(planet: Path, monkeypatch: pytest.Mon
     assert data["broken"]["problems"] == [f"{file}: /client_type: duplicate key `client_type`; keep only one"]
 
 
+def test_list_names_a_duplicate_key_before_what_its_last_value_breaks(planet: Path) -> None:
+    """JSON keeps the last of two `client_type`s: the problems of that value follow from the duplicate."""
+    (planet / "dup").mkdir(mode=0o700, parents=True)
+    file = planet / "dup" / "auth_client.json"
+    file.write_text('{"client_type": "none", "client_type": "static_apikey"}')
+    file.chmod(0o600)
+    result = run("list")
+    assert result.stderr.splitlines()[0] == (
+        f"warning: profile dup is invalid: {file}: /client_type: duplicate key `client_type`; keep only one "
+        "(and 1 more: `planet-profiles show dup` lists them)"
+    )
+    assert run("validate", str(file)).exit_code == 1
+
+
 @pytest.mark.integration
 def test_show_redacts_secrets_and_names_every_origin(planet: Path, team: Path, age_key: AgeKey) -> None:
     write_profile(planet, "plain", cc())
