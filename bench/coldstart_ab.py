@@ -20,6 +20,7 @@ on this shared machine falls on all of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import statistics
@@ -31,17 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import ROOT, planet_auth, run_child
-from scenarios._profiles import PLAIN, auth_code_config, valid_token
+from _harness import ROOT, planet_auth, run_child, workspace
+from scenarios._profiles import PLAIN, plain_profile
+from scenarios.startup import HEADER, LOAD
 
 WHEELHOUSE = ROOT / ".wheelhouse"
-LOAD = (
-    "import planet_auth_utils, requests\n"
-    "auth = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context("
-    f"auth_profile_opt={PLAIN!r}).request_authenticator()\n"
-    "r = auth(requests.Request('GET', 'https://api.example.com/v1/x').prepare())\n"
-    "assert r.headers['Authorization'].startswith('Bearer ')\n"
-)
+P1 = LOAD.format(name=PLAIN) + HEADER  # P1's header child
 TIMED = (
     "import time, json, requests\n"
     "t0 = time.perf_counter()\n"
@@ -78,18 +74,6 @@ def _venv(rev: str, scratch: Path) -> Path:
     return python
 
 
-def _home(scratch: Path) -> Path:
-    home = scratch / "home"
-    profile = home / ".planet" / PLAIN
-    profile.mkdir(parents=True, mode=0o700)
-    home.chmod(0o700)
-    (home / ".planet").chmod(0o700)
-    for name, data in (("auth_client.json", auth_code_config()), ("token.json", valid_token())):
-        (profile / name).write_text(json.dumps(data))
-        (profile / name).chmod(0o600)
-    return home
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revs", nargs="+", metavar="REV", help="git revisions; `.` is the working tree")
@@ -98,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not WHEELHOUSE.is_dir():
         parser.error("no .wheelhouse/: run `make install` (or `make test`) first")
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         pythons = {rev: _venv(rev, scratch) for rev in dict.fromkeys(args.revs)}  # each once
-        home = _home(scratch)
-        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        ws = stack.enter_context(workspace({}))  # P1's HOME and scrubbed environment
+        plain_profile(ws)
+        env, home = ws.env(), ws.cwd
         pa = planet_auth().python if args.planet_auth else None
         over: dict[str, list[tuple[float, float]]] = {rev: [] for rev in pythons}
         header: dict[str, list[float]] = {rev: [] for rev in pythons}
@@ -111,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         for _ in range(args.rounds):
             for rev, python in pythons.items():
-                full = run_child([str(python), "-c", LOAD], env, home)
+                full = run_child([str(python), "-c", P1], env, home)
                 floor = run_child([str(python), "-c", "import requests"], env, home)
                 over[rev].append((full.seconds - floor.seconds, full.cpu_seconds - floor.cpu_seconds))
                 header[rev].append(full.seconds)
                 split[rev].append(json.loads(run_child([str(python), "-c", TIMED], env, home).stdout))
             if pa is not None:
-                theirs.append(run_child([str(pa), "-c", LOAD], env, home).seconds)
+                theirs.append(run_child([str(pa), "-c", P1], env, home).seconds)
         print(f"{args.rounds} rounds in {time.time() - started:.0f} s (medians; ms)")
         for rev in pythons:
             wall = statistics.median(w for w, _ in over[rev]) * 1e3

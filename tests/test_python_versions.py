@@ -13,10 +13,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.test_transport_imports import ACCESS_TOKEN, PROFILE, saved_profile  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
@@ -26,13 +27,13 @@ SCRIPT = """
 import json, pickle, sys
 import planet_auth_utils
 from planet_profiles import Problem, find_profile
-ctx = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context(auth_profile_opt="versions")
+ctx = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context(auth_profile_opt=NAME)
 header = ctx.request_authenticator().header_value()
 problem = Problem("a.json", "/client_id", "missing")
 match pickle.loads(pickle.dumps(problem)):
     case Problem(file, pointer, message):
         matched = [file, pointer, message]
-location = find_profile("versions")
+location = find_profile(NAME)
 print(json.dumps({"version": sys.version_info[:2], "header": header, "matched": matched,
     "dict": hasattr(problem, "__dict__"), "location": [location.name, location.origin]}))
 """
@@ -49,35 +50,16 @@ def _interpreter(version: str) -> str | None:
     return found if found and "/shims/" not in found else None
 
 
+@pytest.mark.usefixtures("saved_profile")  # auth-code profile, valid saved token, issuer never contacted
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_load_path_runs_on_each_python(version: str, hermetic_env: Path) -> None:
     python = _interpreter(version)
     if python is None:
         pytest.skip(f"no Python {version} on this machine")
-    profile = hermetic_env / ".planet" / "versions"
-    profile.mkdir(parents=True, mode=0o700)
-    config = {
-        "client_type": "oidc_client_credentials_secret",
-        "auth_server": "https://login.example.com",
-        "client_id": "versions",
-        "client_secret": "not-a-real-secret",
-        "scopes": ["api.read"],
-    }
-    now = int(time.time())
-    token = {
-        "token_type": "Bearer",
-        "access_token": "versions-token",
-        "expires_in": 3600,
-        "_iat": now,
-        "_exp": now + 3600,
-    }
-    for name, data in (("auth_client.json", config), ("token.json", token)):
-        (profile / name).write_text(json.dumps(data))
-        (profile / name).chmod(0o600)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "toplevel")])
     done = subprocess.run(
-        [python, "-c", "import _planet_profiles_facade\n" + SCRIPT],
+        [python, "-c", f"import _planet_profiles_facade\nNAME = {PROFILE!r}\n" + SCRIPT],
         env=env,
         cwd=hermetic_env,
         capture_output=True,
@@ -89,8 +71,8 @@ def test_the_load_path_runs_on_each_python(version: str, hermetic_env: Path) -> 
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out == {
         "version": [int(part) for part in version.split(".")],
-        "header": "Bearer versions-token",
+        "header": f"Bearer {ACCESS_TOKEN}",
         "matched": ["a.json", "/client_id", "missing"],
         "dict": False,
-        "location": ["versions", "~/.planet"],
+        "location": [PROFILE, "~/.planet"],
     }

@@ -25,12 +25,12 @@ ROUNDS_FACTOR = 12  # ... over 12 × --rounds rounds (60 samples a figure by def
 # of other work on this shared machine falls on both sides alike instead of on one library's block of
 # children, and the medians move less from run to run (with 20 samples the ratio spread ±0.03 between runs)
 
-_LOAD = (
+LOAD = (
     "import planet_auth_utils, requests; "
     "auth = planet_auth_utils.PlanetAuthFactory.initialize_auth_client_context("
     "auth_profile_opt={name!r}).request_authenticator()"
 )
-_HEADER = (
+HEADER = (
     "; r = auth(requests.Request('GET', 'https://api.example.com/v1/x').prepare()); "
     "assert r.headers['Authorization'].startswith('Bearer ')"
 )
@@ -46,8 +46,8 @@ class ColdStart(Scenario):
         self.codes = {
             "start": "pass",
             "floor": "import requests",
-            "load": _LOAD.format(name=self.name),
-            "header": _LOAD.format(name=self.name) + _HEADER.format(),
+            "load": LOAD.format(name=self.name),
+            "header": LOAD.format(name=self.name) + HEADER.format(),
         }
 
     def measure(self, ws: Workspace, lib: Lib) -> Samples:
